@@ -1,0 +1,98 @@
+/**
+ * The ports that function files depend on. The runtime builds real adapters for them (Redis,
+ * BullMQ, S3); unit tests pass in-memory ones. Nothing here imports a host or an SDK.
+ */
+import type { Readable } from 'node:stream';
+
+import type { ExportRecord } from './snapshot.js';
+
+/** Export records kept apart from the queue, each with a version that grows on every write. */
+export interface JobRecords {
+  /** Stores a new record; rejects when the id already exists. */
+  create(record: ExportRecord): Promise<void>;
+
+  get(jobId: string): Promise<ExportRecord | null>;
+
+  /**
+   * Applies `change` to the current record and stores the result with `version + 1`, then
+   * publishes the new snapshot to subscribers. Retries on a concurrent write.
+   */
+  update(jobId: string, change: (current: ExportRecord) => ExportRecord): Promise<ExportRecord>;
+}
+
+/** Records published after each update, for live followers such as SSE streams. */
+export interface JobEvents {
+  /**
+   * Yields every version of `jobId` published after the call, until `signal` aborts. The
+   * subscription is live when the returned promise resolves, so a read after it misses nothing.
+   */
+  subscribe(jobId: string, signal: AbortSignal): Promise<AsyncIterable<ExportRecord>>;
+}
+
+/** Options of one enqueued job. */
+export interface EnqueueOptions {
+  jobId: string;
+  attempts: number;
+  delayMs?: number;
+}
+
+/** The queue that carries jobs to job functions. */
+export interface JobQueue {
+  enqueue(jobName: string, data: unknown, options: EnqueueOptions): Promise<void>;
+}
+
+/** What a HEAD request learns about an object. */
+export interface ObjectInfo {
+  size: number;
+  etag: string;
+  metadata: Record<string, string>;
+}
+
+/** Options of a streaming multipart upload. */
+export interface UploadOptions {
+  contentType: string;
+  partSizeBytes: number;
+  /** Parts uploaded at once; with `partSizeBytes` it bounds the memory held in flight. */
+  partsInFlight: number;
+  signal: AbortSignal;
+  onPartUploaded?: (partNumber: number) => void;
+}
+
+/** The S3-compatible store, in the few calls the functions need. */
+export interface ObjectStore {
+  /** Returns null when the object does not exist. */
+  head(bucket: string, key: string): Promise<ObjectInfo | null>;
+
+  /** Returns null when the object does not exist (for example, deleted after a HEAD). */
+  read(bucket: string, key: string, signal: AbortSignal): Promise<Readable | null>;
+
+  /** Uploads `body` as a multipart upload and aborts the upload when the body or signal fails. */
+  upload(bucket: string, key: string, body: Readable, options: UploadOptions): Promise<void>;
+
+  delete(bucket: string, key: string): Promise<void>;
+
+  /** Throws when the bucket is unreachable, missing or forbidden. */
+  checkBucket(bucket: string): Promise<void>;
+}
+
+/** Makes presigned URLs for the public S3 address that browsers use. */
+export interface UrlSigner {
+  signDownload(bucket: string, key: string, options: SignDownloadOptions): Promise<string>;
+}
+
+/** Options of a presigned download URL. */
+export interface SignDownloadOptions {
+  expiresInSeconds: number;
+  /** The file name a browser saves the download under. */
+  fileName: string;
+}
+
+/** A clock and id source, injected so tests control time and ids. */
+export interface Clock {
+  now(): number;
+}
+
+/** Redis reachability, for health checks. */
+export interface RedisProbe {
+  ping(): Promise<void>;
+}

@@ -1,0 +1,94 @@
+/** The export record kept in Redis, and the snapshot that clients see of it. */
+
+export type ExportStatus = 'queued' | 'processing' | 'completed' | 'failed';
+
+export const terminalStatuses: ReadonlySet<ExportStatus> = new Set(['completed', 'failed']);
+
+/** Files and bytes done; `percent` is source bytes read over the sum of source sizes. */
+export interface ExportProgress {
+  percent: number;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+/** The finished zip in the exports bucket. */
+export interface ExportArtifact {
+  bucket: string;
+  key: string;
+  fileName: string;
+  size: number;
+  sha256: string;
+}
+
+/** A job's record. Fields below `version` are internal and never leave the service. */
+export interface ExportRecord {
+  jobId: string;
+  status: ExportStatus;
+  attempt: number;
+  maxAttempts: number;
+  fileIds: number[];
+  progress: ExportProgress;
+  missingFileIds: number[];
+  createdAt: string;
+  updatedAt: string;
+  /** Grows by one with every stored change; SSE frames use it as their id. */
+  version: number;
+  downloadUrl?: string;
+  expiresAt?: string;
+  error?: { code: string; message: string };
+  artifact?: ExportArtifact;
+}
+
+/** What `GET /v1/export/:id` and the SSE frames carry. */
+export interface ExportSnapshot {
+  jobId: string;
+  status: ExportStatus;
+  attempt: number;
+  maxAttempts: number;
+  progress: ExportProgress;
+  missingFileIds: number[];
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+  downloadUrl?: string;
+  expiresAt?: string;
+  zip?: { fileName: string; size: number; sha256: string };
+  error?: { code: string; message: string };
+}
+
+/** Builds a new queued record for `fileIds`, which must already be distinct. */
+export function newRecord(
+  jobId: string,
+  fileIds: number[],
+  maxAttempts: number,
+  now: Date,
+): ExportRecord {
+  const timestamp = now.toISOString();
+
+  return {
+    jobId,
+    status: 'queued',
+    attempt: 0,
+    maxAttempts,
+    fileIds,
+    progress: { percent: 0, filesDone: 0, filesTotal: fileIds.length, bytesDone: 0, bytesTotal: 0 },
+    missingFileIds: [],
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    version: 1,
+  };
+}
+
+/** Returns the client's view of `record`, without bucket names, keys or the id list. */
+export function toSnapshot(record: ExportRecord): ExportSnapshot {
+  const { fileIds: _fileIds, artifact, ...visible } = record;
+
+  if (record.status !== 'completed' || !artifact) return visible;
+
+  return {
+    ...visible,
+    zip: { fileName: artifact.fileName, size: artifact.size, sha256: artifact.sha256 },
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * The one module that reads the environment. `loadConfig` parses a plain record once at
+ * start-up into a frozen config, and throws a message naming every bad setting.
+ */
+import { type } from 'arktype';
+
+const integer = 'string.integer.parse';
+
+const environment = type({
+  'API_HOST?': 'string > 0',
+  'API_PORT?': integer,
+  'API_URL?': 'string.url',
+  'REDIS_URL?': 'string.url',
+  'REDIS_PREFIX?': /^[A-Za-z0-9_-]+$/,
+  'S3_ENDPOINT?': 'string.url',
+  'S3_PUBLIC_ENDPOINT?': 'string.url',
+  'S3_REGION?': 'string > 0',
+  'S3_ACCESS_KEY_ID?': 'string > 0',
+  'S3_SECRET_ACCESS_KEY?': 'string > 0',
+  'S3_FORCE_PATH_STYLE?': "'true' | 'false'",
+  'SOURCE_BUCKET?': 'string > 2',
+  'SOURCE_KEY_TEMPLATE?': /\{file_id\}/,
+  'EXPORT_BUCKET?': 'string > 2',
+  'JOB_ATTEMPTS?': integer,
+  'JOB_BACKOFF_MS?': integer,
+  'WORKER_CONCURRENCY?': integer,
+  'UPLOAD_MEMORY_BUDGET_MIB?': integer,
+  'DOWNLOAD_URL_TTL_SECONDS?': integer,
+  'RECORD_RETENTION_SECONDS?': integer,
+  'ARTIFACT_RETENTION_SECONDS?': integer,
+  'MAX_BODY_BYTES?': integer,
+  'SSE_HEARTBEAT_MS?': integer,
+  'LOG_LEVEL?': "'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'",
+  'LOCAL_STACK_DIR?': 'string > 0',
+  'CORPUS_DIR?': 'string > 0',
+});
+
+/** The parsed settings of every process: API, worker, local stack and CLI. */
+export interface Config {
+  api: { host: string; port: number; url: string; maxBodyBytes: number; sseHeartbeatMs: number };
+  /** Unset when `npm start` should run its own redis-server. */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  s3: S3Settings;
+  sourceBucket: string;
+  /** The source object key of a file id; `{file_id}` is replaced by the id. */
+  sourceKeyTemplate: string;
+  exportBucket: string;
+  jobs: { attempts: number; backoffMs: number; concurrency: number };
+  uploadMemoryBudgetBytes: number;
+  downloadUrlTtlSeconds: number;
+  recordRetentionSeconds: number;
+  artifactRetentionSeconds: number;
+  logLevel: string;
+  localStackDir: string;
+  corpusDir: string | undefined;
+}
+
+/** How to reach the S3-compatible store; `endpoint` unset means AWS itself. */
+export interface S3Settings {
+  endpoint: string | undefined;
+  /** The address browsers reach; presigned URLs are signed for it. */
+  publicEndpoint: string | undefined;
+  region: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  forcePathStyle: boolean;
+}
+
+/** Parses `env` (usually `process.env`) and throws one line per bad setting. */
+export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
+  const parsed = environment(definedOnly(env));
+  if (parsed instanceof type.errors) {
+    throw new Error(`Invalid configuration:\n${parsed.summary}`);
+  }
+
+  const config = buildConfig(parsed);
+  checkRelations(config);
+
+  return Object.freeze(config);
+}
+
+function buildConfig(settings: typeof environment.infer): Config {
+  const host = settings.API_HOST ?? '127.0.0.1';
+  const port = settings.API_PORT ?? 3000;
+  const endpoint = settings.S3_ENDPOINT;
+
+  return {
+    api: {
+      host,
+      port,
+      url: settings.API_URL ?? `http://${host}:${port}`,
+      maxBodyBytes: settings.MAX_BODY_BYTES ?? 64 * 1024,
+      sseHeartbeatMs: settings.SSE_HEARTBEAT_MS ?? 15_000,
+    },
+    redisUrl: settings.REDIS_URL,
+    redisPrefix: settings.REDIS_PREFIX ?? 'export',
+    s3: {
+      endpoint,
+      publicEndpoint: settings.S3_PUBLIC_ENDPOINT ?? endpoint,
+      region: settings.S3_REGION ?? 'us-east-1',
+      accessKeyId: settings.S3_ACCESS_KEY_ID,
+      secretAccessKey: settings.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: (settings.S3_FORCE_PATH_STYLE ?? String(endpoint !== undefined)) === 'true',
+    },
+    sourceBucket: settings.SOURCE_BUCKET ?? 'downloads',
+    sourceKeyTemplate: settings.SOURCE_KEY_TEMPLATE ?? 'downloads/{file_id}.zip',
+    exportBucket: settings.EXPORT_BUCKET ?? 'exports',
+    jobs: {
+      attempts: settings.JOB_ATTEMPTS ?? 3,
+      backoffMs: settings.JOB_BACKOFF_MS ?? 2_000,
+      concurrency: settings.WORKER_CONCURRENCY ?? 2,
+    },
+    uploadMemoryBudgetBytes: (settings.UPLOAD_MEMORY_BUDGET_MIB ?? 64) * 1024 * 1024,
+    downloadUrlTtlSeconds: settings.DOWNLOAD_URL_TTL_SECONDS ?? 3_600,
+    recordRetentionSeconds: settings.RECORD_RETENTION_SECONDS ?? 7 * 24 * 3_600,
+    artifactRetentionSeconds: settings.ARTIFACT_RETENTION_SECONDS ?? 24 * 3_600,
+    logLevel: settings.LOG_LEVEL ?? 'info',
+    localStackDir: settings.LOCAL_STACK_DIR ?? '.local',
+    corpusDir: settings.CORPUS_DIR,
+  };
+}
+
+function checkRelations(config: Config): void {
+  const problems: string[] = [];
+  const { jobs, s3 } = config;
+
+  if (jobs.attempts < 1 || jobs.attempts > 20) problems.push('JOB_ATTEMPTS must be 1 to 20');
+  if (jobs.concurrency < 1) problems.push('WORKER_CONCURRENCY must be at least 1');
+  if (config.uploadMemoryBudgetBytes < 10 * 1024 * 1024) {
+    problems.push('UPLOAD_MEMORY_BUDGET_MIB must be at least 10 (two 5 MiB parts)');
+  }
+  if (config.artifactRetentionSeconds >= config.recordRetentionSeconds) {
+    problems.push('ARTIFACT_RETENTION_SECONDS must be shorter than RECORD_RETENTION_SECONDS');
+  }
+  if (config.downloadUrlTtlSeconds < 1 || config.downloadUrlTtlSeconds > 7 * 24 * 3_600) {
+    problems.push('DOWNLOAD_URL_TTL_SECONDS must be 1 to 604800, the longest S3 allows');
+  }
+  if ((s3.accessKeyId === undefined) !== (s3.secretAccessKey === undefined)) {
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
+  }
+
+  if (problems.length > 0) throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
+}
+
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') result[name] = value;
+  }
+
+  return result;
+}

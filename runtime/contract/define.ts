@@ -1,0 +1,140 @@
+/**
+ * The shape of a function file: one definition with its identity, its input schema and a
+ * handler. Hosts (Hono, BullMQ, and any FaaS adapter) map their native input onto this shape.
+ * Nothing here imports a host, so importing a function file touches no network or environment.
+ */
+import type { Type } from 'arktype';
+
+/** Structured logger passed to handlers; fields first, then the message. */
+export interface Logger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+  child(fields: object): Logger;
+}
+
+/** What every handler receives besides its input and dependencies. */
+export interface BaseContext {
+  logger: Logger;
+  /** Aborts when the client goes away, the job is cancelled or the process shuts down. */
+  signal: AbortSignal;
+  requestId: string;
+}
+
+/** The validated parts of an HTTP request; a schema declares only the parts it reads. */
+export interface HttpInput {
+  params?: unknown;
+  query?: unknown;
+  headers?: unknown;
+  body?: unknown;
+}
+
+/** A plain JSON response. */
+export interface HttpResult {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One Server-Sent Events frame. */
+export interface SseFrame {
+  id?: string;
+  event: string;
+  data: unknown;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+interface RouteIdentity<Input> {
+  /** Stable name used in logs and traces. */
+  name: string;
+  method: HttpMethod;
+  /** The path first, then aliases that stay for older clients; `:name` marks a parameter. */
+  paths: readonly [string, ...string[]];
+  input: Type<Input>;
+}
+
+/** An endpoint answering with one JSON response. */
+export interface HttpFunction<Input extends HttpInput, Deps> extends RouteIdentity<Input> {
+  kind: 'http';
+  handler(input: Input, deps: Deps, context: BaseContext): Promise<HttpResult>;
+}
+
+/**
+ * An endpoint answering with a Server-Sent Events stream. The host pulls the first frame
+ * before it sends headers, so a handler that throws before its first `yield` gets an ordinary
+ * error response. The stream ends when the generator returns or the signal aborts.
+ */
+export interface SseFunction<Input extends HttpInput, Deps> extends RouteIdentity<Input> {
+  kind: 'sse';
+  handler(input: Input, deps: Deps, context: BaseContext): AsyncGenerator<SseFrame, void>;
+}
+
+/** What a job handler receives about the run it is in. */
+export interface JobContext extends BaseContext {
+  jobId: string;
+  /** 1 on the first run. */
+  attempt: number;
+  maxAttempts: number;
+}
+
+/** How a failed run ended, as decided by the host's retry mapping. */
+export interface JobFailure {
+  code: string;
+  message: string;
+  /** True when no further attempt follows. */
+  final: boolean;
+}
+
+/** A job processor, mounted on a queue under a job name. */
+export interface JobFunction<Input, Deps> {
+  kind: 'job';
+  name: string;
+  queue: string;
+  input: Type<Input>;
+  handler(input: Input, deps: Deps, context: JobContext): Promise<void>;
+  /** Called by the host after a failed run, before a retry is scheduled or the job ends. */
+  onFailure?(input: Input, deps: Deps, context: JobContext, failure: JobFailure): Promise<void>;
+}
+
+export type AnyHttpFunction = HttpFunction<any, any> | SseFunction<any, any>;
+export type AnyJobFunction = JobFunction<any, any>;
+export type AnyFunction = AnyHttpFunction | AnyJobFunction;
+
+/** Checks an HTTP definition when its file is loaded and returns it with its types. */
+export function defineHttp<Input extends HttpInput, Deps>(
+  definition: Omit<HttpFunction<Input, Deps>, 'kind'>,
+): HttpFunction<Input, Deps> {
+  checkPaths(definition.name, definition.paths);
+
+  return Object.freeze({ ...definition, kind: 'http' });
+}
+
+/** Checks a Server-Sent Events definition when its file is loaded and returns it. */
+export function defineSse<Input extends HttpInput, Deps>(
+  definition: Omit<SseFunction<Input, Deps>, 'kind'>,
+): SseFunction<Input, Deps> {
+  checkPaths(definition.name, definition.paths);
+
+  return Object.freeze({ ...definition, kind: 'sse' });
+}
+
+/** Checks a job definition when its file is loaded and returns it with its types. */
+export function defineJob<Input, Deps>(
+  definition: Omit<JobFunction<Input, Deps>, 'kind'>,
+): JobFunction<Input, Deps> {
+  if (!/^[a-z][a-z0-9-]*$/.test(definition.queue) || !/^[a-z][a-z0-9-]*$/.test(definition.name)) {
+    throw new Error(`Job ${definition.name}: queue and job names must be kebab-case`);
+  }
+
+  return Object.freeze({ ...definition, kind: 'job' });
+}
+
+function checkPaths(name: string, paths: readonly string[]): void {
+  for (const path of paths) {
+    if (!path.startsWith('/') || path.includes('//')) {
+      throw new Error(`Function ${name}: path "${path}" must start with one "/"`);
+    }
+  }
+}
