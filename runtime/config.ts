@@ -11,7 +11,7 @@ const environment = type({
   'API_PORT?': integer,
   'API_URL?': 'string.url',
   'REDIS_URL?': 'string.url',
-  'REDIS_PREFIX?': /^[A-Za-z0-9_-]+$/,
+  'REDIS_PREFIX?': /^[A-Za-z0-9_{}-]+$/,
   'S3_ENDPOINT?': 'string.url',
   'S3_PUBLIC_ENDPOINT?': 'string.url',
   'S3_REGION?': 'string > 0',

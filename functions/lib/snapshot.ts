@@ -38,6 +38,8 @@ export interface ExportRecord {
   downloadUrl?: string;
   expiresAt?: string;
   error?: { code: string; message: string };
+  /** Why the last attempt failed while another one is still to come. */
+  lastError?: { code: string; message: string } | undefined;
   artifact?: ExportArtifact;
 }
 
@@ -56,6 +58,7 @@ export interface ExportSnapshot {
   expiresAt?: string;
   zip?: { fileName: string; size: number; sha256: string };
   error?: { code: string; message: string };
+  lastError?: { code: string; message: string } | undefined;
 }
 
 /** Builds a new queued record for `fileIds`, which must already be distinct. */

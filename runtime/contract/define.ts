@@ -22,14 +22,6 @@ export interface BaseContext {
   requestId: string;
 }
 
-/** The validated parts of an HTTP request; a schema declares only the parts it reads. */
-export interface HttpInput {
-  params?: unknown;
-  query?: unknown;
-  headers?: unknown;
-  body?: unknown;
-}
-
 /** A plain JSON response. */
 export interface HttpResult {
   status: number;
@@ -46,19 +38,25 @@ export interface SseFrame {
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-interface RouteIdentity<Input> {
+/** Any arktype schema; a handler receives what it outputs after morphs such as parsing. */
+export type Schema = Type<any>;
+
+type Output<S extends Schema> = S['infer'];
+
+interface RouteIdentity<S extends Schema> {
   /** Stable name used in logs and traces. */
   name: string;
   method: HttpMethod;
   /** The path first, then aliases that stay for older clients; `:name` marks a parameter. */
   paths: readonly [string, ...string[]];
-  input: Type<Input>;
+  /** Validates `{ params, query, headers, body }`; headers arrive with lower-case names. */
+  input: S;
 }
 
 /** An endpoint answering with one JSON response. */
-export interface HttpFunction<Input extends HttpInput, Deps> extends RouteIdentity<Input> {
+export interface HttpFunction<S extends Schema, Deps> extends RouteIdentity<S> {
   kind: 'http';
-  handler(input: Input, deps: Deps, context: BaseContext): Promise<HttpResult>;
+  handler(input: Output<S>, deps: Deps, context: BaseContext): Promise<HttpResult>;
 }
 
 /**
@@ -66,9 +64,9 @@ export interface HttpFunction<Input extends HttpInput, Deps> extends RouteIdenti
  * before it sends headers, so a handler that throws before its first `yield` gets an ordinary
  * error response. The stream ends when the generator returns or the signal aborts.
  */
-export interface SseFunction<Input extends HttpInput, Deps> extends RouteIdentity<Input> {
+export interface SseFunction<S extends Schema, Deps> extends RouteIdentity<S> {
   kind: 'sse';
-  handler(input: Input, deps: Deps, context: BaseContext): AsyncGenerator<SseFrame, void>;
+  handler(input: Output<S>, deps: Deps, context: BaseContext): AsyncGenerator<SseFrame, void>;
 }
 
 /** What a job handler receives about the run it is in. */
@@ -88,14 +86,15 @@ export interface JobFailure {
 }
 
 /** A job processor, mounted on a queue under a job name. */
-export interface JobFunction<Input, Deps> {
+export interface JobFunction<S extends Schema, Deps> {
   kind: 'job';
   name: string;
   queue: string;
-  input: Type<Input>;
-  handler(input: Input, deps: Deps, context: JobContext): Promise<void>;
+  /** Validates the job data. */
+  input: S;
+  handler(input: Output<S>, deps: Deps, context: JobContext): Promise<void>;
   /** Called by the host after a failed run, before a retry is scheduled or the job ends. */
-  onFailure?(input: Input, deps: Deps, context: JobContext, failure: JobFailure): Promise<void>;
+  onFailure?(input: Output<S>, deps: Deps, context: JobContext, failure: JobFailure): Promise<void>;
 }
 
 export type AnyHttpFunction = HttpFunction<any, any> | SseFunction<any, any>;
@@ -103,27 +102,27 @@ export type AnyJobFunction = JobFunction<any, any>;
 export type AnyFunction = AnyHttpFunction | AnyJobFunction;
 
 /** Checks an HTTP definition when its file is loaded and returns it with its types. */
-export function defineHttp<Input extends HttpInput, Deps>(
-  definition: Omit<HttpFunction<Input, Deps>, 'kind'>,
-): HttpFunction<Input, Deps> {
+export function defineHttp<S extends Schema, Deps>(
+  definition: Omit<HttpFunction<S, Deps>, 'kind'>,
+): HttpFunction<S, Deps> {
   checkPaths(definition.name, definition.paths);
 
   return Object.freeze({ ...definition, kind: 'http' });
 }
 
 /** Checks a Server-Sent Events definition when its file is loaded and returns it. */
-export function defineSse<Input extends HttpInput, Deps>(
-  definition: Omit<SseFunction<Input, Deps>, 'kind'>,
-): SseFunction<Input, Deps> {
+export function defineSse<S extends Schema, Deps>(
+  definition: Omit<SseFunction<S, Deps>, 'kind'>,
+): SseFunction<S, Deps> {
   checkPaths(definition.name, definition.paths);
 
   return Object.freeze({ ...definition, kind: 'sse' });
 }
 
 /** Checks a job definition when its file is loaded and returns it with its types. */
-export function defineJob<Input, Deps>(
-  definition: Omit<JobFunction<Input, Deps>, 'kind'>,
-): JobFunction<Input, Deps> {
+export function defineJob<S extends Schema, Deps>(
+  definition: Omit<JobFunction<S, Deps>, 'kind'>,
+): JobFunction<S, Deps> {
   if (!/^[a-z][a-z0-9-]*$/.test(definition.queue) || !/^[a-z][a-z0-9-]*$/.test(definition.name)) {
     throw new Error(`Job ${definition.name}: queue and job names must be kebab-case`);
   }

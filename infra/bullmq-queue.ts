@@ -1,0 +1,44 @@
+/** The JobQueue port over BullMQ. */
+import { Queue, type ConnectionOptions } from 'bullmq';
+
+import type { EnqueueOptions, JobQueue } from '../functions/lib/ports.js';
+import { BackendUnavailableError } from '../runtime/contract/errors.js';
+
+/** How jobs retry and how long finished entries stay. */
+export interface BullQueueOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  backoffMs: number;
+}
+
+/** Failed entries stay a day for inspection; the export record keeps the reason for longer. */
+const failedRetentionSeconds = 24 * 3_600;
+
+export class BullJobQueue implements JobQueue {
+  private readonly queue: Queue;
+  private readonly backoffMs: number;
+
+  constructor(name: string, options: BullQueueOptions) {
+    this.queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    this.backoffMs = options.backoffMs;
+  }
+
+  async enqueue(jobName: string, data: unknown, options: EnqueueOptions): Promise<void> {
+    try {
+      await this.queue.add(jobName, data, {
+        jobId: options.jobId,
+        attempts: options.attempts,
+        backoff: { type: 'exponential', delay: this.backoffMs },
+        ...(options.delayMs ? { delay: options.delayMs } : {}),
+        removeOnComplete: true,
+        removeOnFail: { age: failedRetentionSeconds },
+      });
+    } catch (error) {
+      throw new BackendUnavailableError('queue', `Could not enqueue ${jobName}`, { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

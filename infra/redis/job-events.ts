@@ -1,0 +1,59 @@
+/**
+ * Live record changes for SSE streams. One subscriber connection per process listens on one
+ * channel and hands each message to the streams following that export, so the number of open
+ * streams never changes the number of Redis subscriptions.
+ */
+import type { Redis } from 'ioredis';
+
+import type { JobEvents } from '../../functions/lib/ports.js';
+import type { ExportRecord } from '../../functions/lib/snapshot.js';
+import { AsyncQueue } from './async-queue.js';
+import { eventsChannel } from './job-records.js';
+
+export class RedisJobEvents implements JobEvents {
+  private readonly followers = new Map<string, Set<AsyncQueue<ExportRecord>>>();
+  private subscribed: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+  ) {
+    subscriber.on('message', (_channel: string, message: string) => this.dispatch(message));
+  }
+
+  async subscribe(jobId: string, signal: AbortSignal): Promise<AsyncIterable<ExportRecord>> {
+    this.subscribed ??= this.subscriber.subscribe(eventsChannel(this.prefix));
+    await this.subscribed;
+
+    const queue = new AsyncQueue<ExportRecord>(signal);
+    const followers = this.followers.get(jobId) ?? new Set();
+    followers.add(queue);
+    this.followers.set(jobId, followers);
+
+    signal.addEventListener('abort', () => this.remove(jobId, queue), { once: true });
+
+    return queue;
+  }
+
+  /** The number of streams following an export, for tests and metrics. */
+  followerCount(): number {
+    let count = 0;
+    for (const followers of this.followers.values()) count += followers.size;
+
+    return count;
+  }
+
+  private dispatch(message: string): void {
+    const record = JSON.parse(message) as ExportRecord;
+    const followers = this.followers.get(record.jobId);
+    if (!followers) return;
+
+    for (const queue of followers) queue.push(record);
+  }
+
+  private remove(jobId: string, queue: AsyncQueue<ExportRecord>): void {
+    const followers = this.followers.get(jobId);
+    followers?.delete(queue);
+    if (followers?.size === 0) this.followers.delete(jobId);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Builds the real dependencies from the config: Redis connections, the BullMQ queue, the S3
+ * store and signer. Hosts receive the result as one object that satisfies every function's
+ * declared dependencies.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { Redis, type RedisOptions } from 'ioredis';
+
+import type { BuildExportDeps } from '../functions/build-export.js';
+import type { CreateExportDeps } from '../functions/create-export.js';
+import type { ExpireExportDeps } from '../functions/expire-export.js';
+import type { FollowExportDeps } from '../functions/follow-export.js';
+import type { GetExportDeps } from '../functions/get-export.js';
+import type { HealthDeps } from '../functions/health.js';
+import { BullJobQueue } from '../infra/bullmq-queue.js';
+import { RedisJobEvents } from '../infra/redis/job-events.js';
+import { RedisJobRecords } from '../infra/redis/job-records.js';
+import { S3ObjectStore } from '../infra/s3/object-store.js';
+import { S3UrlSigner } from '../infra/s3/url-signer.js';
+import { createPublicSigningClient, createS3Client } from '../infra/s3-client.js';
+import type { Config } from './config.js';
+
+/** Every dependency any function declares. */
+export type ServiceDeps = CreateExportDeps &
+  GetExportDeps &
+  FollowExportDeps &
+  HealthDeps &
+  BuildExportDeps &
+  ExpireExportDeps;
+
+/** The dependencies and the connections behind them. */
+export interface Services {
+  deps: ServiceDeps;
+  /** Options for BullMQ workers, which need their own blocking connections. */
+  workerConnection: () => Redis;
+  close(): Promise<void>;
+}
+
+/** API calls fail fast during a Redis outage instead of queueing behind a reconnect. */
+const commandOptions: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5_000 };
+
+/** Connects to Redis and S3 as `config` says; the connections open lazily. */
+export function createServices(config: Readonly<Config>, redisUrl: string): Services {
+  const redis = new Redis(redisUrl, commandOptions);
+  const subscriber = new Redis(redisUrl, commandOptions);
+  const queueConnection = new Redis(redisUrl, commandOptions);
+  const s3 = createS3Client(config.s3);
+  const queue = new BullJobQueue('exports', {
+    connection: queueConnection,
+    prefix: `${config.redisPrefix}:bull`,
+    backoffMs: config.jobs.backoffMs,
+  });
+  const store = new S3ObjectStore(s3);
+  const opened: Redis[] = [];
+
+  const deps: ServiceDeps = {
+    records: new RedisJobRecords(redis, {
+      prefix: config.redisPrefix,
+      retentionSeconds: config.recordRetentionSeconds,
+    }),
+    events: new RedisJobEvents(subscriber, config.redisPrefix),
+    queue,
+    store,
+    signer: new S3UrlSigner(createPublicSigningClient(config.s3)),
+    clock: { now: () => Date.now() },
+    newId: randomUUID,
+    redis: { ping: async () => void (await redis.ping()) },
+    buckets: { source: config.sourceBucket, export: config.exportBucket },
+    jobs: { attempts: config.jobs.attempts },
+    settings: {
+      sourceBucket: config.sourceBucket,
+      sourceKeyTemplate: config.sourceKeyTemplate,
+      exportBucket: config.exportBucket,
+      uploadMemoryBudgetBytes: config.uploadMemoryBudgetBytes,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      artifactRetentionSeconds: config.artifactRetentionSeconds,
+    },
+  };
+
+  return {
+    deps,
+    workerConnection: () => {
+      // BullMQ workers block on Redis and must wait out a reconnect rather than fail.
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      opened.push(connection);
+      return connection;
+    },
+    close: async () => {
+      await queue.close();
+      await Promise.all([redis, subscriber, queueConnection, ...opened].map((c) => c.quit()));
+      s3.destroy();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The one way this service streams Server-Sent Events: pull the first frame before the
+ * headers go out, write frames and heartbeats, and always clean up when the client leaves.
+ */
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+
+import type { SseFrame } from '../../contract/define.js';
+
+/** How the stream behaves. */
+export interface SseOptions {
+  heartbeatMs: number;
+  /** Aborted by the host when the client goes away; aborting it ends the function's loop. */
+  controller: AbortController;
+  onError: (error: unknown) => void;
+}
+
+/**
+ * Responds with the frames of `frames`. A failure before the first frame propagates, so the
+ * host's error handler answers it; a function that yields nothing gets 204, which tells
+ * EventSource not to reconnect.
+ */
+export async function respondWithSse(
+  c: Context,
+  frames: AsyncGenerator<SseFrame, void>,
+  options: SseOptions,
+): Promise<Response> {
+  let first: IteratorResult<SseFrame, void>;
+  try {
+    first = await frames.next();
+  } catch (error) {
+    options.controller.abort();
+    throw error;
+  }
+  if (first.done) {
+    options.controller.abort();
+    return c.body(null, 204);
+  }
+
+  c.header('Cache-Control', 'no-cache, no-transform');
+  // nginx buffers proxied responses unless told otherwise, which would hold every frame back.
+  c.header('X-Accel-Buffering', 'no');
+
+  return streamSSE(c, async (stream) => {
+    const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n'), options.heartbeatMs);
+    stream.onAbort(() => options.controller.abort());
+
+    try {
+      await stream.writeSSE(toMessage(first.value));
+      for (let next = await frames.next(); !next.done; next = await frames.next()) {
+        if (stream.aborted) break;
+        await stream.writeSSE(toMessage(next.value));
+      }
+    } catch (error) {
+      options.onError(error);
+    } finally {
+      clearInterval(heartbeat);
+      options.controller.abort();
+      await frames.return(undefined);
+    }
+  });
+}
+
+function toMessage(frame: SseFrame) {
+  return {
+    event: frame.event,
+    data: JSON.stringify(frame.data),
+    ...(frame.id === undefined ? {} : { id: frame.id }),
+  };
+}

@@ -1,0 +1,79 @@
+/** Starts the API server and the worker host on built services; shared by every entry point. */
+import { serve, type ServerType } from '@hono/node-server';
+
+import { httpFunctions, jobFunctions } from '../functions/index.js';
+import type { Logger } from './contract/define.js';
+import type { Config } from './config.js';
+import type { Services } from './dependencies.js';
+import { createHttpApp } from './hosts/http/app.js';
+import { startWorkerHost, type WorkerHost } from './hosts/worker-host.js';
+
+/** A started process part that can be stopped. */
+export interface Running {
+  close(): Promise<void>;
+}
+
+/** Listens on the configured host and port and resolves once the port is open. */
+export async function startApi(
+  config: Readonly<Config>,
+  services: Services,
+  logger: Logger,
+): Promise<Running & { url: string }> {
+  const app = createHttpApp(httpFunctions, {
+    deps: services.deps,
+    logger,
+    maxBodyBytes: config.api.maxBodyBytes,
+    sseHeartbeatMs: config.api.sseHeartbeatMs,
+  });
+
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const started = serve(
+      { fetch: app.fetch, hostname: config.api.host, port: config.api.port },
+      () => resolve(started),
+    );
+    started.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.api.port;
+  const url = `http://${config.api.host}:${port}`;
+  logger.info({ url }, 'API listening');
+
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Open SSE streams would hold close() for ever; they reconnect to another process.
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}
+
+/** Starts one BullMQ worker per queue with the configured concurrency. */
+export function startWorker(config: Readonly<Config>, services: Services, logger: Logger): WorkerHost {
+  return startWorkerHost(jobFunctions, {
+    deps: services.deps,
+    logger,
+    connection: services.workerConnection(),
+    prefix: `${config.redisPrefix}:bull`,
+    concurrency: config.jobs.concurrency,
+  });
+}
+
+/** Runs `stop` once on SIGINT or SIGTERM, then exits. */
+export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'Stopping');
+    stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'Stopping failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
