@@ -1,0 +1,100 @@
+/**
+ * `npm start`: the whole service on one machine without Docker. It starts redis-server and the
+ * S3 emulator unless REDIS_URL or S3_ENDPOINT name running ones, imports the corpus, runs the
+ * API and the worker in this process, and prints where everything listens.
+ */
+import path from 'node:path';
+
+import { importCorpus } from '../../infra/local/corpus.js';
+import { ensureRedisServer, startRedisServer } from '../../infra/local/redis-server.js';
+import { startS3Server } from '../../infra/local/s3-server.js';
+import { writeStackFile } from '../../infra/local/stack-file.js';
+import { createLogger } from '../../infra/logger.js';
+import { createS3Client } from '../../infra/s3-client.js';
+import type { Config } from '../config.js';
+import { createServices } from '../dependencies.js';
+import { startApi, startWorker, stopOnSignals } from '../processes.js';
+import { loadConfigOrExit } from './startup.js';
+
+const config = loadConfigOrExit();
+const logger = createLogger({ level: config.logLevel, service: 'local' });
+const stackDir = path.resolve(config.localStackDir);
+const stops: Array<() => Promise<void>> = [];
+
+const redisUrl = config.redisUrl ?? (await startOwnRedis());
+const s3 = config.s3.endpoint ? config.s3 : await startOwnS3();
+const local: Readonly<Config> = { ...config, redisUrl, s3 };
+
+const corpus = await importCorpus({
+  client: createS3Client(s3),
+  bucket: local.sourceBucket,
+  keyTemplate: local.sourceKeyTemplate,
+  ...(local.corpusDir ? { folder: local.corpusDir } : {}),
+});
+
+const services = createServices(local, redisUrl);
+const api = await startApi(local, services, logger);
+const worker = startWorker(local, services, logger);
+stops.unshift(() => services.close(), () => worker.close(), () => api.close());
+
+await writeStackFile(stackDir, {
+  apiUrl: api.url,
+  redisUrl,
+  s3: {
+    endpoint: s3.endpoint ?? '',
+    accessKeyId: s3.accessKeyId ?? '',
+    secretAccessKey: s3.secretAccessKey ?? '',
+  },
+  sourceBucket: local.sourceBucket,
+  exportBucket: local.exportBucket,
+  sourceKeyTemplate: local.sourceKeyTemplate,
+  startedAt: new Date().toISOString(),
+});
+
+printSummary();
+stopOnSignals(logger, async () => {
+  for (const stop of stops) await stop();
+});
+
+async function startOwnRedis(): Promise<string> {
+  await ensureRedisServer({ log: (line) => process.stdout.write(`${line}\n`) });
+  const redis = await startRedisServer({ dir: path.join(stackDir, 'redis') });
+  stops.push(() => redis.stop());
+
+  return redis.url;
+}
+
+async function startOwnS3(): Promise<Config['s3']> {
+  const emulator = await startS3Server({
+    dir: path.join(stackDir, 's3'),
+    buckets: [config.sourceBucket, config.exportBucket],
+  });
+  stops.push(() => emulator.stop());
+
+  return {
+    ...config.s3,
+    endpoint: emulator.endpoint,
+    publicEndpoint: emulator.endpoint,
+    accessKeyId: emulator.accessKeyId,
+    secretAccessKey: emulator.secretAccessKey,
+    forcePathStyle: true,
+  };
+}
+
+function printSummary(): void {
+  const ids = corpus.map((file) => file.fileId);
+  const sample = ids.slice(0, 20).join(' ');
+  const lines = [
+    '',
+    'Export service is running. Stop it with Ctrl+C.',
+    `  API     ${api.url}  (health: ${api.url}/health)`,
+    `  Redis   ${redisUrl}`,
+    `  S3      ${s3.endpoint ?? 'AWS'}  (buckets ${local.sourceBucket}, ${local.exportBucket})`,
+    `  Corpus  ${corpus.length} files imported as ids ${ids[0]}..${ids.at(-1)}`,
+    '',
+    'In another terminal, export and verify 20 files:',
+    `  npm run export -- ${sample}`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+}

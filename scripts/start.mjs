@@ -1,0 +1,20 @@
+// `npm start`: installs the npm dependencies when they are missing, then runs the local stack.
+// Plain JavaScript, because TypeScript runs through tsx, which is itself a dependency.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+if (!existsSync(`${root}/node_modules/tsx/package.json`)) {
+  process.stdout.write('Installing npm dependencies (npm ci)…\n');
+  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (install.status !== 0) process.exit(install.status ?? 1);
+}
+
+const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/entry/local.ts'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
