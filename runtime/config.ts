@@ -35,6 +35,9 @@ const environment = type({
   'CORPUS_DIR?': 'string > 0',
 });
 
+/** Every environment variable the service reads, for deployment files and their tests. */
+export const settingNames: readonly string[] = environment.props.map((prop) => String(prop.key));
+
 /** The parsed settings of every process: API, worker, local stack and CLI. */
 export interface Config {
   api: { host: string; port: number; url: string; maxBodyBytes: number; sseHeartbeatMs: number };
