@@ -1,5 +1,5 @@
 /** The JobQueue port over BullMQ. */
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { type ConnectionOptions, Queue, type Telemetry } from 'bullmq';
 
 import type { EnqueueOptions, JobQueue } from '../functions/lib/ports.js';
 import { BackendUnavailableError } from '../runtime/contract/errors.js';
@@ -9,6 +9,8 @@ export interface BullQueueOptions {
   connection: ConnectionOptions;
   prefix: string;
   backoffMs: number;
+  /** Starts an enqueue span that the worker's run continues; unset records no spans. */
+  telemetry?: Telemetry;
 }
 
 /** Failed entries stay a day for inspection; the export record keeps the reason for longer. */
@@ -19,7 +21,11 @@ export class BullJobQueue implements JobQueue {
   private readonly backoffMs: number;
 
   constructor(name: string, options: BullQueueOptions) {
-    this.queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    this.queue = new Queue(name, {
+      connection: options.connection,
+      prefix: options.prefix,
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    });
     this.backoffMs = options.backoffMs;
   }
 

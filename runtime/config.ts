@@ -31,6 +31,9 @@ const environment = type({
   'MAX_BODY_BYTES?': integer,
   'SSE_HEARTBEAT_MS?': integer,
   'LOG_LEVEL?': "'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'",
+  'OTEL_EXPORTER_OTLP_ENDPOINT?': 'string.url',
+  'OTEL_SERVICE_NAME?': 'string > 0',
+  'METRICS_PORT?': integer,
   'LOCAL_STACK_DIR?': 'string > 0',
   'CORPUS_DIR?': 'string > 0',
 });
@@ -55,8 +58,19 @@ export interface Config {
   recordRetentionSeconds: number;
   artifactRetentionSeconds: number;
   logLevel: string;
+  telemetry: TelemetrySettings;
   localStackDir: string;
   corpusDir: string | undefined;
+}
+
+/** Where traces go and where metrics are served. */
+export interface TelemetrySettings {
+  /** OTLP/HTTP base address, such as Jaeger's `http://jaeger:4318`; unset exports nothing. */
+  otlpEndpoint: string | undefined;
+  /** Unset means the process picks its own name (`api`, `worker`, `local`). */
+  serviceName: string | undefined;
+  /** Port of the worker's `/metrics` and `/health` listener; 0 turns it off. */
+  metricsPort: number;
 }
 
 /** How to reach the S3-compatible store; `endpoint` unset means AWS itself. */
@@ -119,6 +133,11 @@ function buildConfig(settings: typeof environment.infer): Config {
     recordRetentionSeconds: settings.RECORD_RETENTION_SECONDS ?? 7 * 24 * 3_600,
     artifactRetentionSeconds: settings.ARTIFACT_RETENTION_SECONDS ?? 24 * 3_600,
     logLevel: settings.LOG_LEVEL ?? 'info',
+    telemetry: {
+      otlpEndpoint: settings.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: settings.OTEL_SERVICE_NAME,
+      metricsPort: settings.METRICS_PORT ?? 9464,
+    },
     localStackDir: settings.LOCAL_STACK_DIR ?? '.local',
     corpusDir: settings.CORPUS_DIR,
   };

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import { BullMQOtel } from 'bullmq-otel';
 import { Redis, type RedisOptions } from 'ioredis';
 
 import type { BuildExportDeps } from '../functions/build-export.js';
@@ -32,8 +33,10 @@ export type ServiceDeps = CreateExportDeps &
 /** The dependencies and the connections behind them. */
 export interface Services {
   deps: ServiceDeps;
-  /** Options for BullMQ workers, which need their own blocking connections. */
+  /** Opens a connection for a BullMQ worker, which needs its own blocking one. */
   workerConnection: () => Redis;
+  /** Carries traces from the enqueue to the worker through the job. */
+  queueTelemetry: BullMQOtel;
   close(): Promise<void>;
 }
 
@@ -46,10 +49,12 @@ export function createServices(config: Readonly<Config>, redisUrl: string): Serv
   const subscriber = new Redis(redisUrl, commandOptions);
   const queueConnection = new Redis(redisUrl, commandOptions);
   const s3 = createS3Client(config.s3);
+  const queueTelemetry = new BullMQOtel({ tracerName: 'export-service', enableMetrics: true });
   const queue = new BullJobQueue('exports', {
     connection: queueConnection,
     prefix: `${config.redisPrefix}:bull`,
     backoffMs: config.jobs.backoffMs,
+    telemetry: queueTelemetry,
   });
   const store = new S3ObjectStore(s3);
   const opened: Redis[] = [];
@@ -80,6 +85,7 @@ export function createServices(config: Readonly<Config>, redisUrl: string): Serv
 
   return {
     deps,
+    queueTelemetry,
     workerConnection: () => {
       // BullMQ workers block on Redis and must wait out a reconnect rather than fail.
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });

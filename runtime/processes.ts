@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import type { Services } from './dependencies.js';
 import { createHttpApp } from './hosts/http/app.js';
 import { startWorkerHost, type WorkerHost } from './hosts/worker-host.js';
+import { getTelemetry } from './telemetry/current.js';
+import { metricsResponse, startMetricsServer } from './telemetry/metrics-endpoint.js';
 
 /** A started process part that can be stopped. */
 export interface Running {
@@ -24,6 +26,7 @@ export async function startApi(
     logger,
     maxBodyBytes: config.api.maxBodyBytes,
     sseHeartbeatMs: config.api.sseHeartbeatMs,
+    extraRoutes: [{ path: '/metrics', handler: metricsResponse }],
   });
 
   const server = await new Promise<ServerType>((resolve, reject) => {
@@ -57,7 +60,24 @@ export function startWorker(config: Readonly<Config>, services: Services, logger
     connection: services.workerConnection(),
     prefix: `${config.redisPrefix}:bull`,
     concurrency: config.jobs.concurrency,
+    telemetry: services.queueTelemetry,
   });
+}
+
+/** Serves the worker's `/metrics` and `/health` on the metrics port, unless it is 0. */
+export async function startWorkerMetrics(
+  config: Readonly<Config>,
+  worker: WorkerHost,
+  logger: Logger,
+): Promise<Running> {
+  const { metricsPort } = config.telemetry;
+  if (metricsPort === 0) return { close: async () => {} };
+
+  const isHealthy = () => worker.workers.every((w) => w.isRunning());
+  const server = await startMetricsServer(config.api.host, metricsPort, isHealthy);
+  logger.info({ port: metricsPort }, 'Worker metrics listening');
+
+  return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 /** Runs `stop` once on SIGINT or SIGTERM, then exits. */
@@ -68,7 +88,12 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
     stopping = true;
     logger.info({ signal }, 'Stopping');
     stop()
-      .then(() => process.exit(0))
+      // Spans of the last job would be lost without a flush before exit.
+      .then(() => getTelemetry()?.shutdown())
+      .then(() => {
+        logger.info({ signal }, 'Stopped');
+        process.exit(0);
+      })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'Stopping failed');
         process.exit(1);

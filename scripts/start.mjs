@@ -12,7 +12,9 @@ if (!existsSync(`${root}/node_modules/tsx/package.json`)) {
   if (install.status !== 0) process.exit(install.status ?? 1);
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/entry/local.ts'], {
+// The second --import starts OpenTelemetry before any instrumented module loads.
+const flags = ['--import', 'tsx', '--import', './runtime/telemetry/register.ts'];
+const child = spawn(process.execPath, [...flags, 'runtime/entry/local.ts'], {
   cwd: root,
   stdio: 'inherit',
 });

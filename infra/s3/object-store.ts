@@ -8,6 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 
 import type { ObjectInfo, ObjectStore, UploadOptions } from '../../functions/lib/ports.js';
 import { asStorageError } from './storage-errors.js';
@@ -51,13 +52,20 @@ export class S3ObjectStore implements ObjectStore {
     const abort = () => void upload.abort();
     options.signal.addEventListener('abort', abort, { once: true });
 
-    try {
-      await upload.done();
-    } catch (error) {
-      return asStorageError(`multipart upload to ${bucket}/${key}`, error);
-    } finally {
-      options.signal.removeEventListener('abort', abort);
-    }
+    // One parent span keeps the create, part and complete calls of the upload together.
+    const tracer = trace.getTracer('export-service');
+    await tracer.startActiveSpan('S3 multipart upload', async (span) => {
+      span.setAttributes({ 'aws.s3.bucket': bucket, 'aws.s3.key': key });
+      try {
+        await upload.done();
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        asStorageError(`multipart upload to ${bucket}/${key}`, error);
+      } finally {
+        options.signal.removeEventListener('abort', abort);
+        span.end();
+      }
+    });
   }
 
   async delete(bucket: string, key: string): Promise<void> {

@@ -1,6 +1,7 @@
 /** Presigned download URLs, signed for the public S3 address. */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { trace } from '@opentelemetry/api';
 
 import type { SignDownloadOptions, UrlSigner } from '../../functions/lib/ports.js';
 
@@ -16,7 +17,18 @@ export class S3UrlSigner implements UrlSigner {
       ResponseContentType: 'application/zip',
     });
 
-    return getSignedUrl(this.publicClient, command, { expiresIn: options.expiresInSeconds });
+    // Signing makes no request, so no instrumentation records it without this span.
+    const tracer = trace.getTracer('export-service');
+    return tracer.startActiveSpan('S3 presign GetObject', async (span) => {
+      span.setAttributes({ 'aws.s3.bucket': bucket, 'aws.s3.key': key });
+      try {
+        return await getSignedUrl(this.publicClient, command, {
+          expiresIn: options.expiresInSeconds,
+        });
+      } finally {
+        span.end();
+      }
+    });
   }
 }
 

@@ -14,12 +14,24 @@ export interface Logger {
   child(fields: object): Logger;
 }
 
+/** Span attribute values, as OpenTelemetry accepts them. */
+export type Attributes = Record<string, string | number | boolean>;
+
+/** Telemetry a handler may add to; hosts map it onto traces and metrics. */
+export interface Telemetry {
+  /** Adds attributes to the span of the current request or job. */
+  setAttributes(attributes: Attributes): void;
+  /** Adds `value` to the counter `name`, such as `bytes_exported`. */
+  count(name: string, value: number): void;
+}
+
 /** What every handler receives besides its input and dependencies. */
 export interface BaseContext {
   logger: Logger;
   /** Aborts when the client goes away, the job is cancelled or the process shuts down. */
   signal: AbortSignal;
   requestId: string;
+  telemetry: Telemetry;
 }
 
 /** A plain JSON response. */

@@ -3,11 +3,13 @@
  * job data, builds the job context, and maps failures onto BullMQ through the one retry
  * mapping. It is the only place that logs a job's failures.
  */
-import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { trace } from '@opentelemetry/api';
+import { type } from 'arktype';
+import { type ConnectionOptions, type Job, type Telemetry, UnrecoverableError, Worker } from 'bullmq';
 
 import type { AnyJobFunction, JobContext, Logger } from '../contract/define.js';
 import { toRetryDecision } from '../error-mapping.js';
-import { type } from 'arktype';
+import { activeTelemetry, instruments } from '../telemetry/instruments.js';
 
 /** What the host needs besides the functions. */
 export interface WorkerHostOptions {
@@ -17,6 +19,8 @@ export interface WorkerHostOptions {
   connection: ConnectionOptions;
   prefix: string;
   concurrency: number;
+  /** Continues the producer's trace in each run; BullMQ records no spans without it. */
+  telemetry?: Telemetry;
 }
 
 /** The running workers. */
@@ -43,6 +47,7 @@ export function startWorkerHost(
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency,
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     });
     worker.on('error', (error) => options.logger.error({ err: error, queue }, 'Worker error'));
     options.logger.info({ queue, jobs: [...jobs.keys()] }, 'Worker started');
@@ -85,15 +90,23 @@ async function runJob(
     jobId: job.id ?? '',
     attempt,
     maxAttempts,
+    telemetry: activeTelemetry(),
   };
   const startedAt = Date.now();
-  logger.info({}, 'Job started');
+  const metricAttributes = { job: job.name };
+  trace.getActiveSpan()?.setAttributes({ 'export.job_id': context.jobId, 'export.attempt': attempt });
+  instruments.jobs.add(1, { ...metricAttributes, outcome: 'started' });
+  instruments.queueWait.record(Math.max(0, startedAt - job.timestamp) / 1000, metricAttributes);
+  logger.info({ queueWaitMs: startedAt - job.timestamp }, 'Job started');
 
   try {
     await fn.handler(input, options.deps, context);
+    instruments.jobs.add(1, { ...metricAttributes, outcome: 'completed' });
     logger.info({ durationMs: Date.now() - startedAt }, 'Job completed');
   } catch (error) {
     await reportFailure(fn, input, context, error, options.deps);
+  } finally {
+    instruments.jobDuration.record((Date.now() - startedAt) / 1000, metricAttributes);
   }
 }
 
@@ -109,6 +122,8 @@ async function reportFailure(
   const final = !decision.retry || context.attempt >= context.maxAttempts;
   const fields = { err: error, code: decision.code, final, maxAttempts: context.maxAttempts };
   context.logger[final ? 'error' : 'warn'](fields, final ? 'Job failed' : 'Job attempt failed, will retry');
+  instruments.jobs.add(1, { job: fn.name, outcome: final ? 'failed' : 'retried' });
+  trace.getActiveSpan()?.setAttributes({ 'export.error_code': decision.code, 'export.final': final });
 
   try {
     await fn.onFailure?.(input, deps, context, { ...decision, final });

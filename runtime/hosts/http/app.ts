@@ -3,14 +3,15 @@
  * the function's input, calls the handler with the shared dependencies, and turns every
  * thrown error into a JSON response through the one error mapping.
  */
-import { randomUUID } from 'node:crypto';
-
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 
 import type { AnyHttpFunction, BaseContext, Logger } from '../../contract/define.js';
 import { HttpError } from '../../contract/errors.js';
 import { toErrorResponse } from '../../error-mapping.js';
+import { activeTelemetry } from '../../telemetry/instruments.js';
+import { type HostEnv, nameServerSpan, observeRequests } from './observe.js';
 import { respondWithSse } from './sse.js';
 import { parseJsonBody, type RawInput, validateInput } from './validation.js';
 
@@ -21,12 +22,22 @@ export interface HttpHostOptions {
   logger: Logger;
   maxBodyBytes: number;
   sseHeartbeatMs: number;
+  /** Host-level GET routes that are not functions, such as `/metrics`. */
+  extraRoutes?: ReadonlyArray<{ path: string; handler: (c: Context) => Response | Promise<Response> }>;
 }
 
-type Env = { Variables: { requestId: string; logger: Logger } };
+type Env = HostEnv;
 
-/** Request ids a client may send; anything else is replaced so logs stay clean. */
-const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Response headers that browsers may read across origins. */
+const exposedHeaders = [
+  'Location',
+  'X-Request-ID',
+  'traceparent',
+  'Retry-After',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+];
 
 /** Builds the Hono app for `functions`; it opens no port. */
 export function createHttpApp(
@@ -35,14 +46,9 @@ export function createHttpApp(
 ): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.use(async (c, next) => {
-    const sent = c.req.header('x-request-id');
-    const requestId = sent && requestIdPattern.test(sent) ? sent : randomUUID();
-    c.set('requestId', requestId);
-    c.set('logger', options.logger.child({ requestId }));
-    c.header('X-Request-ID', requestId);
-    await next();
-  });
+  app.use(cors({ origin: '*', exposeHeaders: exposedHeaders, maxAge: 600 }));
+  app.use(observeRequests(options.logger));
+  for (const route of options.extraRoutes ?? []) app.get(route.path, route.handler);
 
   for (const fn of functions) mount(app, fn, options);
 
@@ -66,12 +72,15 @@ function mount(app: Hono<Env>, fn: AnyHttpFunction, options: HttpHostOptions): v
 
   for (const path of fn.paths) {
     app.on(fn.method, path, limit, async (c) => {
+      nameServerSpan(fn.method, path);
       const controller = new AbortController();
       c.req.raw.signal.addEventListener('abort', () => controller.abort(), { once: true });
+      const jobId = c.req.param('id');
       const context: BaseContext = {
-        logger: c.get('logger').child({ function: fn.name }),
+        logger: c.get('logger').child({ function: fn.name, ...(jobId ? { jobId } : {}) }),
         signal: controller.signal,
         requestId: c.get('requestId'),
+        telemetry: activeTelemetry(),
       };
       const input = validateInput(fn.input, await readRawInput(c, fn.method));
 

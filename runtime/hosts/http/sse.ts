@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 
 import type { SseFrame } from '../../contract/define.js';
+import { instruments } from '../../telemetry/instruments.js';
 
 /** How the stream behaves. */
 export interface SseOptions {
@@ -44,6 +45,7 @@ export async function respondWithSse(
   return streamSSE(c, async (stream) => {
     const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n'), options.heartbeatMs);
     stream.onAbort(() => options.controller.abort());
+    instruments.sseConnections.add(1);
 
     try {
       await stream.writeSSE(toMessage(first.value));
@@ -54,6 +56,7 @@ export async function respondWithSse(
     } catch (error) {
       options.onError(error);
     } finally {
+      instruments.sseConnections.add(-1);
       clearInterval(heartbeat);
       options.controller.abort();
       await frames.return(undefined);
