@@ -51,6 +51,13 @@ export const buildExport = defineJob({
     const key = `exports/${input.exportId}.zip`;
     const result = await writeZip(input, found, key, deps, context);
     await complete(input.exportId, key, result, deps);
+
+    context.telemetry.setAttributes({
+      'export.file_count': result.filesDone,
+      'export.source_bytes': result.bytesDone,
+      'export.zip_bytes': result.size,
+    });
+    context.telemetry.count('bytes_exported', result.size);
   },
   async onFailure(input, deps: BuildExportDeps, _context, failure) {
     const error = { code: failure.code, message: failure.message };

@@ -29,7 +29,7 @@ export const createExport = defineHttp({
   method: 'POST',
   paths: ['/v1/export'],
   input,
-  async handler({ body }, deps: CreateExportDeps) {
+  async handler({ body }, deps: CreateExportDeps, context) {
     const fileIds = [...new Set(body.file_ids)];
     const exportId = deps.newId();
     const record = newRecord(exportId, fileIds, deps.jobs.attempts, new Date(deps.clock.now()));
@@ -43,6 +43,7 @@ export const createExport = defineHttp({
     );
 
     const paths = exportPaths(exportId);
+    context.telemetry.setAttributes({ 'export.job_id': exportId, 'export.file_count': fileIds.length });
 
     return {
       status: 202,
