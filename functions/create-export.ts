@@ -2,25 +2,15 @@
 import { type } from 'arktype';
 
 import { defineHttp } from '../runtime/contract/define.js';
-import type { Clock, JobQueue, JobRecords } from './lib/ports.js';
-import { exportPaths, fileId } from './lib/schemas.js';
-import { newRecord } from './lib/snapshot.js';
+import { exportPaths, fileIdList } from './lib/schemas.js';
+import { startExport, type StartExportDeps } from './lib/start-export.js';
 
-/** The most ids one export may name. */
-const maxFileIds = 1000;
-
-export interface CreateExportDeps {
-  records: JobRecords;
-  queue: JobQueue;
-  clock: Clock;
-  newId: () => string;
-  jobs: { attempts: number };
-}
+export type CreateExportDeps = StartExportDeps;
 
 const input = type({
   body: {
     '+': 'reject',
-    file_ids: fileId.array().atLeastLength(1).atMostLength(maxFileIds),
+    file_ids: fileIdList,
   },
 });
 
@@ -29,29 +19,18 @@ export const createExport = defineHttp({
   method: 'POST',
   paths: ['/v1/export'],
   input,
+  rateLimit: 'create',
   async handler({ body }, deps: CreateExportDeps, context) {
-    const fileIds = [...new Set(body.file_ids)];
-    const exportId = deps.newId();
-    const record = newRecord(exportId, fileIds, deps.jobs.attempts, new Date(deps.clock.now()));
-
-    // The record goes first: a worker that picks the job up at once must find it.
-    await deps.records.create(record);
-    await deps.queue.enqueue(
-      'build-export',
-      { exportId, fileIds },
-      { jobId: exportId, attempts: deps.jobs.attempts },
-    );
-
-    const paths = exportPaths(exportId);
-    context.telemetry.setAttributes({ 'export.job_id': exportId, 'export.file_count': fileIds.length });
+    const record = await startExport(body.file_ids, deps, context);
+    const paths = exportPaths(record.jobId);
 
     return {
       status: 202,
       headers: { Location: paths.status },
       body: {
-        jobId: exportId,
+        jobId: record.jobId,
         status: record.status,
-        totalFileIds: fileIds.length,
+        totalFileIds: record.fileIds.length,
         statusUrl: paths.status,
         progressUrl: paths.progress,
       },

@@ -17,6 +17,8 @@ export const health = defineHttp({
   method: 'GET',
   paths: ['/health'],
   input: type({}),
+  // Load balancers and container healthchecks poll it; they must never be rate-limited.
+  rateLimit: 'none',
   async handler(_input, deps: HealthDeps) {
     const [redis, source, exports] = await Promise.all([
       check(() => deps.redis.ping()),

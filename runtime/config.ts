@@ -2,6 +2,8 @@
  * The one module that reads the environment. `loadConfig` parses a plain record once at
  * start-up into a frozen config, and throws a message naming every bad setting.
  */
+import { isIP } from 'node:net';
+
 import { type } from 'arktype';
 
 const integer = 'string.integer.parse';
@@ -30,6 +32,11 @@ const environment = type({
   'ARTIFACT_RETENTION_SECONDS?': integer,
   'MAX_BODY_BYTES?': integer,
   'SSE_HEARTBEAT_MS?': integer,
+  'DOWNLOAD_START_WAIT_MS?': integer,
+  'TRUSTED_PROXIES?': 'string',
+  'RATE_LIMIT_WINDOW_SECONDS?': integer,
+  'RATE_LIMIT_CREATE?': integer,
+  'RATE_LIMIT_READ?': integer,
   'LOG_LEVEL?': "'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'",
   'OTEL_EXPORTER_OTLP_ENDPOINT?': 'string.url',
   'OTEL_SERVICE_NAME?': 'string > 0',
@@ -43,7 +50,19 @@ export const settingNames: readonly string[] = environment.props.map((prop) => S
 
 /** The parsed settings of every process: API, worker, local stack and CLI. */
 export interface Config {
-  api: { host: string; port: number; url: string; maxBodyBytes: number; sseHeartbeatMs: number };
+  api: {
+    host: string;
+    port: number;
+    url: string;
+    maxBodyBytes: number;
+    sseHeartbeatMs: number;
+    /** How long `POST /v1/download/start` waits for its export before it answers 202. */
+    downloadStartWaitMs: number;
+    /** Addresses and CIDR ranges whose X-Forwarded-For is believed. */
+    trustedProxies: string[];
+    /** Requests per client and window, for creating exports and for reading them. */
+    rateLimit: { windowSeconds: number; create: number; read: number };
+  };
   /** Unset when `npm start` should run its own redis-server. */
   redisUrl: string | undefined;
   redisPrefix: string;
@@ -109,6 +128,16 @@ function buildConfig(settings: typeof environment.infer): Config {
       url: settings.API_URL ?? `http://${host}:${port}`,
       maxBodyBytes: settings.MAX_BODY_BYTES ?? 64 * 1024,
       sseHeartbeatMs: settings.SSE_HEARTBEAT_MS ?? 15_000,
+      downloadStartWaitMs: settings.DOWNLOAD_START_WAIT_MS ?? 5_000,
+      trustedProxies: (settings.TRUSTED_PROXIES ?? '127.0.0.1,::1')
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== ''),
+      rateLimit: {
+        windowSeconds: settings.RATE_LIMIT_WINDOW_SECONDS ?? 60,
+        create: settings.RATE_LIMIT_CREATE ?? 60,
+        read: settings.RATE_LIMIT_READ ?? 1_200,
+      },
     },
     redisUrl: settings.REDIS_URL,
     redisPrefix: settings.REDIS_PREFIX ?? 'export',
@@ -149,6 +178,14 @@ function checkRelations(config: Config): void {
 
   if (jobs.attempts < 1 || jobs.attempts > 20) problems.push('JOB_ATTEMPTS must be 1 to 20');
   if (jobs.concurrency < 1) problems.push('WORKER_CONCURRENCY must be at least 1');
+  if (config.api.rateLimit.windowSeconds < 1) {
+    problems.push('RATE_LIMIT_WINDOW_SECONDS must be at least 1');
+  }
+  for (const entry of config.api.trustedProxies) {
+    if (!isAddressOrRange(entry)) {
+      problems.push(`TRUSTED_PROXIES has "${entry}", which is not an IP address or CIDR range`);
+    }
+  }
   if (config.uploadMemoryBudgetBytes < 10 * 1024 * 1024) {
     problems.push('UPLOAD_MEMORY_BUDGET_MIB must be at least 10 (two 5 MiB parts)');
   }
@@ -163,6 +200,16 @@ function checkRelations(config: Config): void {
   }
 
   if (problems.length > 0) throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+
+  const bits = Number(prefix);
+  return Number.isInteger(bits) && bits >= 0 && bits <= (family === 4 ? 32 : 128);
 }
 
 function definedOnly(env: Record<string, string | undefined>): Record<string, string> {

@@ -9,14 +9,18 @@ import { BullMQOtel } from 'bullmq-otel';
 import { Redis, type RedisOptions } from 'ioredis';
 
 import type { BuildExportDeps } from '../functions/build-export.js';
+import type { CheckDownloadDeps } from '../functions/check-download.js';
 import type { CreateExportDeps } from '../functions/create-export.js';
 import type { ExpireExportDeps } from '../functions/expire-export.js';
 import type { FollowExportDeps } from '../functions/follow-export.js';
 import type { GetExportDeps } from '../functions/get-export.js';
 import type { HealthDeps } from '../functions/health.js';
+import type { InitiateDownloadDeps } from '../functions/initiate-download.js';
+import type { StartDownloadDeps } from '../functions/start-download.js';
 import { BullJobQueue } from '../infra/bullmq-queue.js';
 import { RedisJobEvents } from '../infra/redis/job-events.js';
 import { RedisJobRecords } from '../infra/redis/job-records.js';
+import { RedisRateLimiter } from '../infra/redis/rate-limiter.js';
 import { S3ObjectStore } from '../infra/s3/object-store.js';
 import { S3UrlSigner } from '../infra/s3/url-signer.js';
 import { createPublicSigningClient, createS3Client } from '../infra/s3-client.js';
@@ -28,7 +32,10 @@ export type ServiceDeps = CreateExportDeps &
   FollowExportDeps &
   HealthDeps &
   BuildExportDeps &
-  ExpireExportDeps;
+  ExpireExportDeps &
+  InitiateDownloadDeps &
+  CheckDownloadDeps &
+  StartDownloadDeps;
 
 /** The dependencies and the connections behind them. */
 export interface Services {
@@ -37,6 +44,7 @@ export interface Services {
   workerConnection: () => Redis;
   /** Carries traces from the enqueue to the worker through the job. */
   queueTelemetry: BullMQOtel;
+  rateLimiter: RedisRateLimiter;
   close(): Promise<void>;
 }
 
@@ -73,6 +81,7 @@ export function createServices(config: Readonly<Config>, redisUrl: string): Serv
     redis: { ping: async () => void (await redis.ping()) },
     buckets: { source: config.sourceBucket, export: config.exportBucket },
     jobs: { attempts: config.jobs.attempts },
+    legacy: { startWaitMs: config.api.downloadStartWaitMs },
     settings: {
       sourceBucket: config.sourceBucket,
       sourceKeyTemplate: config.sourceKeyTemplate,
@@ -83,9 +92,17 @@ export function createServices(config: Readonly<Config>, redisUrl: string): Serv
     },
   };
 
+  const { rateLimit } = config.api;
+  const rateLimiter = new RedisRateLimiter(redis, {
+    prefix: config.redisPrefix,
+    windowSeconds: rateLimit.windowSeconds,
+    limits: { create: rateLimit.create, read: rateLimit.read },
+  });
+
   return {
     deps,
     queueTelemetry,
+    rateLimiter,
     workerConnection: () => {
       // BullMQ workers block on Redis and must wait out a reconnect rather than fail.
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });

@@ -10,7 +10,7 @@ import {
 } from './contract/errors.js';
 import { toErrorResponse, toRetryDecision } from './error-mapping.js';
 
-/** An Error that carries another class's name and fields, as after deserialization. */
+/** Builds a plain Error with another class's name and fields, as deserialization leaves it. */
 function withoutPrototype(name: string, fields: object): Error {
   return Object.assign(new Error(`${name} from another process`), { name, ...fields });
 }
@@ -33,7 +33,8 @@ describe('toErrorResponse', () => {
 
   it('passes HttpError headers on', () => {
     const headers = { 'Retry-After': '30' };
-    const response = toErrorResponse(new HttpError(429, 'rate_limited', 'Slow down', undefined, headers));
+    const error = new HttpError(429, 'rate_limited', 'Slow down', undefined, headers);
+    const response = toErrorResponse(error);
 
     expect(response.headers).toEqual(headers);
   });
@@ -127,7 +128,9 @@ describe('toRetryDecision', () => {
   });
 
   it('retries a thrown string', () => {
-    expect(toRetryDecision('timeout')).toEqual({ retry: true, code: 'internal', message: 'timeout' });
+    const decision = toRetryDecision('timeout');
+
+    expect(decision).toEqual({ retry: true, code: 'internal', message: 'timeout' });
   });
 
   it('maps PermanentJobError by name', () => {
@@ -139,14 +142,16 @@ describe('toRetryDecision', () => {
   });
 
   it('maps StorageError by name', () => {
-    const decision = toRetryDecision(withoutPrototype('StorageError', { failure: 'access_denied' }));
+    const error = withoutPrototype('StorageError', { failure: 'access_denied' });
+    const decision = toRetryDecision(error);
 
     expect(decision.retry).toBe(false);
     expect(decision.code).toBe('storage_access_denied');
   });
 
   it('maps RetryableJobError by name', () => {
-    const decision = toRetryDecision(withoutPrototype('RetryableJobError', { code: 'source_busy' }));
+    const error = withoutPrototype('RetryableJobError', { code: 'source_busy' });
+    const decision = toRetryDecision(error);
 
     expect(decision.retry).toBe(true);
     expect(decision.code).toBe('source_busy');

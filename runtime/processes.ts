@@ -6,6 +6,7 @@ import type { Logger } from './contract/define.js';
 import type { Config } from './config.js';
 import type { Services } from './dependencies.js';
 import { createHttpApp } from './hosts/http/app.js';
+import { parseTrustedProxies } from './hosts/http/client-address.js';
 import { startWorkerHost, type WorkerHost } from './hosts/worker-host.js';
 import { getTelemetry } from './telemetry/current.js';
 import { metricsResponse, startMetricsServer } from './telemetry/metrics-endpoint.js';
@@ -27,6 +28,8 @@ export async function startApi(
     maxBodyBytes: config.api.maxBodyBytes,
     sseHeartbeatMs: config.api.sseHeartbeatMs,
     extraRoutes: [{ path: '/metrics', handler: metricsResponse }],
+    rateLimiter: services.rateLimiter,
+    trustedProxies: parseTrustedProxies(config.api.trustedProxies),
   });
 
   const server = await new Promise<ServerType>((resolve, reject) => {

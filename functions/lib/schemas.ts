@@ -6,6 +6,9 @@ import { HttpError } from '../../runtime/contract/errors.js';
 /** A file id as the platform numbers them. */
 export const fileId = type('10000 <= number.integer <= 100000000');
 
+/** The `file_ids` list of a request that creates an export. */
+export const fileIdList = fileId.array().atLeastLength(1).atMostLength(1000);
+
 /** Export ids are random UUIDs; anything else cannot name an export. */
 export const exportIdParams = type({ id: 'string.uuid' });
 

@@ -63,6 +63,8 @@ interface RouteIdentity<S extends Schema> {
   paths: readonly [string, ...string[]];
   /** Validates `{ params, query, headers, body }`; headers arrive with lower-case names. */
   input: S;
+  /** Which request budget the route draws on; creating work costs more than reading. */
+  rateLimit?: 'create' | 'read' | 'none';
 }
 
 /** An endpoint answering with one JSON response. */

@@ -1,11 +1,19 @@
 /**
  * `npm start`: the whole service on one machine without Docker. It starts redis-server and the
  * S3 emulator unless REDIS_URL or S3_ENDPOINT name running ones, imports the corpus, runs the
- * API and the worker in this process, and prints where everything listens.
+ * API and the worker in this process behind nginx, and prints where everything listens.
  */
 import path from 'node:path';
 
 import { importCorpus } from '../../infra/local/corpus.js';
+import {
+  ensureNginx,
+  findTlsFiles,
+  hostAndPort,
+  type LocalNginx,
+  startNginx,
+  toUpstream,
+} from '../../infra/local/nginx.js';
 import { ensureRedisServer, startRedisServer } from '../../infra/local/redis-server.js';
 import { startS3Server } from '../../infra/local/s3-server.js';
 import { writeStackFile } from '../../infra/local/stack-file.js';
@@ -23,7 +31,8 @@ const stops: Array<() => Promise<void>> = [];
 
 const redisUrl = config.redisUrl ?? (await startOwnRedis());
 const s3 = config.s3.endpoint ? config.s3 : await startOwnS3();
-const local: Readonly<Config> = { ...config, redisUrl, s3 };
+const proxy = await startOwnNginx(s3);
+const local: Readonly<Config> = { ...config, redisUrl, s3: routeDownloadsThrough(proxy, s3) };
 
 const corpus = await importCorpus({
   client: createS3Client(s3),
@@ -38,7 +47,7 @@ const worker = startWorker(local, services, logger);
 stops.unshift(() => services.close(), () => worker.close(), () => api.close());
 
 await writeStackFile(stackDir, {
-  apiUrl: api.url,
+  apiUrl: proxy.url,
   redisUrl,
   s3: {
     endpoint: s3.endpoint ?? '',
@@ -81,15 +90,47 @@ async function startOwnS3(): Promise<Config['s3']> {
   };
 }
 
+// nginx in front of the API and the S3 store, as in the container stack: the API on
+// 127.0.0.1:8080 (and HTTPS on 8443 when .local/certs holds a certificate from
+// scripts/make-cert.sh), and the store on a free port that presigned download URLs point to.
+async function startOwnNginx(store: Config['s3']): Promise<LocalNginx> {
+  const binary = await ensureNginx((line) => process.stdout.write(`${line}\n`));
+  const s3Upstream = store.endpoint === undefined ? undefined : toUpstream(store.endpoint);
+  const tls = await findTlsFiles(path.join(stackDir, 'certs'));
+  const nginx = await startNginx({
+    binary,
+    dir: path.join(stackDir, 'nginx'),
+    apiUpstream: hostAndPort(config.api.host, config.api.port),
+    ...(s3Upstream === undefined ? {} : { s3Upstream }),
+    maxBodyBytes: config.api.maxBodyBytes,
+    httpPort: 8080,
+    ...(tls === undefined ? {} : { tls: { ...tls, port: 8443 } }),
+  });
+  stops.push(() => nginx.stop());
+
+  return nginx;
+}
+
+/** Signs download URLs for nginx's S3 proxy, unless S3_PUBLIC_ENDPOINT names another address. */
+function routeDownloadsThrough(nginx: LocalNginx, store: Config['s3']): Config['s3'] {
+  const publicEndpointSet = config.s3.publicEndpoint !== config.s3.endpoint;
+  if (publicEndpointSet || nginx.s3Endpoint === undefined) return store;
+
+  return { ...store, publicEndpoint: nginx.s3Endpoint };
+}
+
 function printSummary(): void {
   const ids = corpus.map((file) => file.fileId);
   const sample = ids.slice(0, 20).join(' ');
   const lines = [
     '',
     'Export service is running. Stop it with Ctrl+C.',
-    `  API     ${api.url}  (health: ${api.url}/health)`,
+    `  API     ${proxy.url} through nginx  (direct: ${api.url}, health: ${proxy.url}/health)`,
+    ...(proxy.httpsUrl ? [`  HTTPS   ${proxy.httpsUrl} through nginx`] : []),
     `  Redis   ${redisUrl}`,
     `  S3      ${s3.endpoint ?? 'AWS'}  (buckets ${local.sourceBucket}, ${local.exportBucket})`,
+    `          download URLs point to ${local.s3.publicEndpoint ?? 'AWS'}`,
+    `  nginx   config and logs in ${path.dirname(proxy.configFile)}`,
     `  Corpus  ${corpus.length} files imported as ids ${ids[0]}..${ids.at(-1)}`,
     '',
     'In another terminal, export and verify 20 files:',

@@ -3,17 +3,21 @@
  * the function's input, calls the handler with the shared dependencies, and turns every
  * thrown error into a JSON response through the one error mapping.
  */
-import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
+import type { BlockList } from 'node:net';
 
-import type { AnyHttpFunction, BaseContext, Logger } from '../../contract/define.js';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { type Context, Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+
+import type { AnyHttpFunction, Logger } from '../../contract/define.js';
 import { HttpError } from '../../contract/errors.js';
 import { toErrorResponse } from '../../error-mapping.js';
-import { activeTelemetry } from '../../telemetry/instruments.js';
-import { type HostEnv, nameServerSpan, observeRequests } from './observe.js';
-import { respondWithSse } from './sse.js';
-import { parseJsonBody, type RawInput, validateInput } from './validation.js';
+import { clientAddress } from './client-address.js';
+import { allowedMethods } from './method-not-allowed.js';
+import { mountFunction } from './mount.js';
+import { type HostEnv, observeRequests } from './observe.js';
+import { limitRate, type RateLimiter } from './rate-limit.js';
 
 /** What the host needs besides the functions. */
 export interface HttpHostOptions {
@@ -24,6 +28,10 @@ export interface HttpHostOptions {
   sseHeartbeatMs: number;
   /** Host-level GET routes that are not functions, such as `/metrics`. */
   extraRoutes?: ReadonlyArray<{ path: string; handler: (c: Context) => Response | Promise<Response> }>;
+  /** Request budgets; unset means no limits, as in unit tests. */
+  rateLimiter?: RateLimiter;
+  /** Peers whose X-Forwarded-For is believed; unset trusts none. */
+  trustedProxies?: BlockList;
 }
 
 type Env = HostEnv;
@@ -47,74 +55,24 @@ export function createHttpApp(
   const app = new Hono<Env>();
 
   app.use(cors({ origin: '*', exposeHeaders: exposedHeaders, maxAge: 600 }));
-  app.use(observeRequests(options.logger));
+  app.use(secureHeaders());
+  app.use(observeRequests(options.logger, (c) => clientOf(c, options.trustedProxies)));
   for (const route of options.extraRoutes ?? []) app.get(route.path, route.handler);
+  if (options.rateLimiter) app.use(readLimit(options.rateLimiter, functions));
 
-  for (const fn of functions) mount(app, fn, options);
+  for (const fn of functions) mountFunction(app, fn, options);
 
-  app.notFound((c) => c.json(notFoundBody(c), 404));
+  app.notFound((c) => {
+    const allowed = allowedMethods(functions, c.req.path);
+    if (allowed.length === 0) return c.json(notFoundBody(c), 404);
+
+    const message = `${c.req.path} answers ${allowed.join(', ')}, not ${c.req.method}`;
+    const headers = { Allow: allowed.join(', ') };
+    return respondWithError(c, new HttpError(405, 'method_not_allowed', message, undefined, headers));
+  });
   app.onError((error, c) => respondWithError(c, error));
 
   return app;
-}
-
-function mount(app: Hono<Env>, fn: AnyHttpFunction, options: HttpHostOptions): void {
-  const limit = bodyLimit({
-    maxSize: options.maxBodyBytes,
-    onError: () => {
-      throw new HttpError(
-        413,
-        'payload_too_large',
-        `The request body is larger than ${options.maxBodyBytes} bytes`,
-      );
-    },
-  });
-
-  for (const path of fn.paths) {
-    app.on(fn.method, path, limit, async (c) => {
-      nameServerSpan(fn.method, path);
-      const controller = new AbortController();
-      c.req.raw.signal.addEventListener('abort', () => controller.abort(), { once: true });
-      const jobId = c.req.param('id');
-      const context: BaseContext = {
-        logger: c.get('logger').child({ function: fn.name, ...(jobId ? { jobId } : {}) }),
-        signal: controller.signal,
-        requestId: c.get('requestId'),
-        telemetry: activeTelemetry(),
-      };
-      const input = validateInput(fn.input, await readRawInput(c, fn.method));
-
-      if (fn.kind === 'sse') {
-        const frames = fn.handler(input, options.deps, context);
-        const onError = (error: unknown) =>
-          context.logger.error({ err: error }, 'SSE stream failed after it started');
-        return respondWithSse(c, frames, {
-          heartbeatMs: options.sseHeartbeatMs,
-          controller,
-          onError,
-        });
-      }
-
-      try {
-        const result = await fn.handler(input, options.deps, context);
-        return c.json(result.body as object, result.status as 200, result.headers);
-      } finally {
-        controller.abort();
-      }
-    });
-  }
-}
-
-async function readRawInput(c: Context<Env>, method: string): Promise<RawInput> {
-  const headers: Record<string, string> = {};
-  c.req.raw.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-
-  const hasBody = method === 'POST' || method === 'PUT';
-  const body = hasBody ? parseJsonBody(c.req.header('content-type'), await c.req.text()) : undefined;
-
-  return { params: c.req.param() as Record<string, string>, query: c.req.query(), headers, body };
 }
 
 function respondWithError(c: Context<Env>, error: unknown): Response {
@@ -124,6 +82,31 @@ function respondWithError(c: Context<Env>, error: unknown): Response {
   }
 
   return c.json(response.body, response.status as 500, response.headers);
+}
+
+/** Counts every request against the read budget, except on paths of unlimited functions. */
+function readLimit(limiter: RateLimiter, functions: readonly AnyHttpFunction[]) {
+  const unlimited = new Set(functions.filter((fn) => fn.rateLimit === 'none').flatMap((fn) => fn.paths));
+  const limit = limitRate(limiter, 'read', (c) => (c as Context<Env>).get('client'));
+
+  return async (c: Context<Env>, next: () => Promise<void>) => {
+    if (unlimited.has(c.req.path) || c.req.method === 'OPTIONS') return next();
+    return limit(c, next);
+  };
+}
+
+/** The socket peer, or the forwarded client when the peer is a trusted proxy. */
+function clientOf(c: Context, trusted: BlockList | undefined): string {
+  let peer: string | undefined;
+  try {
+    peer = getConnInfo(c).remote.address;
+  } catch {
+    // Requests made in-process with app.request() have no socket.
+    peer = undefined;
+  }
+  if (!trusted) return peer ?? 'unknown';
+
+  return clientAddress(peer, c.req.header('x-forwarded-for'), trusted);
 }
 
 function notFoundBody(c: Context<Env>) {

@@ -12,19 +12,27 @@ import type { Logger } from '../../contract/define.js';
 import { instruments } from '../../telemetry/instruments.js';
 
 /** Variables the host keeps per request. */
-export type HostEnv = { Variables: { requestId: string; logger: Logger } };
+export type HostEnv = { Variables: { requestId: string; logger: Logger; client: string } };
 
 /** Request ids a client may send; anything else is replaced so logs stay clean. */
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Sets the request id and logger, then logs and measures the request once it is answered. */
-export function observeRequests(logger: Logger): MiddlewareHandler<HostEnv> {
+/**
+ * Sets the request id, the client address and the logger, then logs and measures the request
+ * once it is answered.
+ */
+export function observeRequests(
+  logger: Logger,
+  clientOf: (c: Context) => string,
+): MiddlewareHandler<HostEnv> {
   return async (c, next) => {
     const startedAt = performance.now();
     const sent = c.req.header('x-request-id');
     const requestId = sent && requestIdPattern.test(sent) ? sent : randomUUID();
+    const client = clientOf(c);
     c.set('requestId', requestId);
-    c.set('logger', logger.child({ requestId }));
+    c.set('client', client);
+    c.set('logger', logger.child({ requestId, client }));
     c.header('X-Request-ID', requestId);
     setTraceparent(c);
 

@@ -1,0 +1,38 @@
+/** Creating an export: shared by the current API and the older download API. */
+import type { BaseContext } from '../../runtime/contract/define.js';
+import type { Clock, JobQueue, JobRecords } from './ports.js';
+import { newRecord, type ExportRecord } from './snapshot.js';
+
+/** What creating an export needs. */
+export interface StartExportDeps {
+  records: JobRecords;
+  queue: JobQueue;
+  clock: Clock;
+  newId: () => string;
+  jobs: { attempts: number };
+}
+
+/**
+ * Stores a queued record for the distinct ids of `fileIds` and enqueues its build. The record
+ * goes first, so that a worker picking the job up at once finds it. `exportId` defaults to a
+ * new id; a caller that must subscribe before the export exists makes the id itself.
+ */
+export async function startExport(
+  fileIds: readonly number[],
+  deps: StartExportDeps,
+  context: BaseContext,
+  exportId = deps.newId(),
+): Promise<ExportRecord> {
+  const distinct = [...new Set(fileIds)];
+  const record = newRecord(exportId, distinct, deps.jobs.attempts, new Date(deps.clock.now()));
+
+  await deps.records.create(record);
+  await deps.queue.enqueue(
+    'build-export',
+    { exportId, fileIds: distinct },
+    { jobId: exportId, attempts: deps.jobs.attempts },
+  );
+  context.telemetry.setAttributes({ 'export.job_id': exportId, 'export.file_count': distinct.length });
+
+  return record;
+}

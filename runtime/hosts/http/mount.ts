@@ -1,0 +1,84 @@
+/** Mounts one function on the Hono app: limits, input mapping, the call and its response. */
+import type { Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+
+import type { AnyHttpFunction, BaseContext } from '../../contract/define.js';
+import { HttpError } from '../../contract/errors.js';
+import { activeTelemetry } from '../../telemetry/instruments.js';
+import type { HttpHostOptions } from './app.js';
+import { type HostEnv, nameServerSpan } from './observe.js';
+import { limitRate } from './rate-limit.js';
+import { respondWithSse } from './sse.js';
+import { parseJsonBody, type RawInput, validateInput } from './validation.js';
+
+/** Registers `fn` under each of its paths. */
+export function mountFunction(
+  app: Hono<HostEnv>,
+  fn: AnyHttpFunction,
+  options: HttpHostOptions,
+): void {
+  const bodyLimits = bodyLimit({
+    maxSize: options.maxBodyBytes,
+    onError: () => {
+      throw new HttpError(
+        413,
+        'payload_too_large',
+        `The request body is larger than ${options.maxBodyBytes} bytes`,
+      );
+    },
+  });
+  // Every request already counts against the read budget; creating work also costs this one.
+  const createLimit =
+    options.rateLimiter && fn.rateLimit === 'create'
+      ? limitRate(options.rateLimiter, 'create', (c) => (c as Context<HostEnv>).get('client'))
+      : undefined;
+
+  for (const path of fn.paths) {
+    // Handlers registered for one route run in order, so the budget is counted first.
+    if (createLimit) app.on(fn.method, path, createLimit);
+    app.on(fn.method, path, bodyLimits, async (c) => {
+      nameServerSpan(fn.method, path);
+      return invoke(c, fn, options);
+    });
+  }
+}
+
+async function invoke(c: Context<HostEnv>, fn: AnyHttpFunction, options: HttpHostOptions) {
+  const controller = new AbortController();
+  c.req.raw.signal.addEventListener('abort', () => controller.abort(), { once: true });
+  const jobId = c.req.param('id');
+  const context: BaseContext = {
+    logger: c.get('logger').child({ function: fn.name, ...(jobId ? { jobId } : {}) }),
+    signal: controller.signal,
+    requestId: c.get('requestId'),
+    telemetry: activeTelemetry(),
+  };
+  const input = validateInput(fn.input, await readRawInput(c, fn.method));
+
+  if (fn.kind === 'sse') {
+    const frames = fn.handler(input, options.deps, context);
+    const onError = (error: unknown) =>
+      context.logger.error({ err: error }, 'SSE stream failed after it started');
+    return respondWithSse(c, frames, { heartbeatMs: options.sseHeartbeatMs, controller, onError });
+  }
+
+  try {
+    const result = await fn.handler(input, options.deps, context);
+    return c.json(result.body as object, result.status as 200, result.headers);
+  } finally {
+    controller.abort();
+  }
+}
+
+async function readRawInput(c: Context<HostEnv>, method: string): Promise<RawInput> {
+  const headers: Record<string, string> = {};
+  c.req.raw.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+
+  const hasBody = method === 'POST' || method === 'PUT';
+  const text = hasBody ? await c.req.text() : '';
+  const body = hasBody ? parseJsonBody(c.req.header('content-type'), text) : undefined;
+
+  return { params: c.req.param() as Record<string, string>, query: c.req.query(), headers, body };
+}
