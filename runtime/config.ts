@@ -6,11 +6,16 @@ import { isIP } from 'node:net';
 
 import { type } from 'arktype';
 
-const integer = 'string.integer.parse';
+/** A whole number within `min`..`max`, parsed from its decimal string. */
+function integer(min: number, max: number) {
+  return type('string.integer.parse').to(type.number.atLeast(min).atMost(max));
+}
+
+const day = 24 * 3_600;
 
 const environment = type({
   'API_HOST?': 'string > 0',
-  'API_PORT?': integer,
+  'API_PORT?': integer(0, 65_535),
   'API_URL?': 'string.url',
   'REDIS_URL?': 'string.url',
   'REDIS_PREFIX?': /^[A-Za-z0-9_{}-]+$/,
@@ -23,24 +28,26 @@ const environment = type({
   'SOURCE_BUCKET?': 'string > 2',
   'SOURCE_KEY_TEMPLATE?': /\{file_id\}/,
   'EXPORT_BUCKET?': 'string > 2',
-  'JOB_ATTEMPTS?': integer,
-  'JOB_BACKOFF_MS?': integer,
-  'WORKER_CONCURRENCY?': integer,
-  'UPLOAD_MEMORY_BUDGET_MIB?': integer,
-  'DOWNLOAD_URL_TTL_SECONDS?': integer,
-  'RECORD_RETENTION_SECONDS?': integer,
-  'ARTIFACT_RETENTION_SECONDS?': integer,
-  'MAX_BODY_BYTES?': integer,
-  'SSE_HEARTBEAT_MS?': integer,
-  'DOWNLOAD_START_WAIT_MS?': integer,
+  'JOB_ATTEMPTS?': integer(1, 20),
+  'JOB_BACKOFF_MS?': integer(0, 3_600_000),
+  'WORKER_CONCURRENCY?': integer(1, 1_000),
+  // Two parts of S3's smallest size, 5 MiB, is the least a streaming upload can work with.
+  'UPLOAD_MEMORY_BUDGET_MIB?': integer(10, 65_536),
+  // SigV4 presigned URLs live at most 7 days.
+  'DOWNLOAD_URL_TTL_SECONDS?': integer(1, 7 * day),
+  'RECORD_RETENTION_SECONDS?': integer(60, 365 * day),
+  'ARTIFACT_RETENTION_SECONDS?': integer(60, 365 * day),
+  'MAX_BODY_BYTES?': integer(1_024, 64 * 1_048_576),
+  'SSE_HEARTBEAT_MS?': integer(1_000, 3_600_000),
+  'DOWNLOAD_START_WAIT_MS?': integer(0, 30_000),
   'TRUSTED_PROXIES?': 'string',
-  'RATE_LIMIT_WINDOW_SECONDS?': integer,
-  'RATE_LIMIT_CREATE?': integer,
-  'RATE_LIMIT_READ?': integer,
+  'RATE_LIMIT_WINDOW_SECONDS?': integer(1, day),
+  'RATE_LIMIT_CREATE?': integer(1, 1_000_000_000),
+  'RATE_LIMIT_READ?': integer(1, 1_000_000_000),
   'LOG_LEVEL?': "'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'",
   'OTEL_EXPORTER_OTLP_ENDPOINT?': 'string.url',
   'OTEL_SERVICE_NAME?': 'string > 0',
-  'METRICS_PORT?': integer,
+  'METRICS_PORT?': integer(0, 65_535),
   'LOCAL_STACK_DIR?': 'string > 0',
   'CORPUS_DIR?': 'string > 0',
 });
@@ -113,7 +120,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   const config = buildConfig(parsed);
   checkRelations(config);
 
-  return Object.freeze(config);
+  return deepFreeze(config);
 }
 
 function buildConfig(settings: typeof environment.infer): Config {
@@ -174,32 +181,29 @@ function buildConfig(settings: typeof environment.infer): Config {
 
 function checkRelations(config: Config): void {
   const problems: string[] = [];
-  const { jobs, s3 } = config;
+  const { s3 } = config;
 
-  if (jobs.attempts < 1 || jobs.attempts > 20) problems.push('JOB_ATTEMPTS must be 1 to 20');
-  if (jobs.concurrency < 1) problems.push('WORKER_CONCURRENCY must be at least 1');
-  if (config.api.rateLimit.windowSeconds < 1) {
-    problems.push('RATE_LIMIT_WINDOW_SECONDS must be at least 1');
-  }
   for (const entry of config.api.trustedProxies) {
     if (!isAddressOrRange(entry)) {
       problems.push(`TRUSTED_PROXIES has "${entry}", which is not an IP address or CIDR range`);
     }
   }
-  if (config.uploadMemoryBudgetBytes < 10 * 1024 * 1024) {
-    problems.push('UPLOAD_MEMORY_BUDGET_MIB must be at least 10 (two 5 MiB parts)');
-  }
   if (config.artifactRetentionSeconds >= config.recordRetentionSeconds) {
     problems.push('ARTIFACT_RETENTION_SECONDS must be shorter than RECORD_RETENTION_SECONDS');
-  }
-  if (config.downloadUrlTtlSeconds < 1 || config.downloadUrlTtlSeconds > 7 * 24 * 3_600) {
-    problems.push('DOWNLOAD_URL_TTL_SECONDS must be 1 to 604800, the longest S3 allows');
   }
   if ((s3.accessKeyId === undefined) !== (s3.secretAccessKey === undefined)) {
     problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
   }
 
   if (problems.length > 0) throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
+}
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const child of Object.values(value)) {
+    if (child !== null && typeof child === 'object') deepFreeze(child);
+  }
+
+  return Object.freeze(value);
 }
 
 function isAddressOrRange(entry: string): boolean {

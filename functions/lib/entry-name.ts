@@ -16,25 +16,33 @@ export function safeEntryName(stored: string | undefined, fallback: string): str
   const decoded = decodeMetadata(stored);
   const segments = decoded
     .replace(/\\/g, '/')
-    .replace(/^[A-Za-z]:/, '')
     .split('/')
-    .map((segment) => segment.replace(/[\u0000-\u001f\u007f]/g, '').trim())
+    .map((segment) => segment.replace(/\p{Cc}/gu, '').trim())
+    // A drive letter anywhere would become the leading segment once ".." is dropped.
+    .map((segment) => segment.replace(/^[A-Za-z]:/, '').trim())
     .filter((segment) => segment !== '' && segment !== '.' && segment !== '..')
-    .map(truncateUtf8);
+    .map((segment) => truncateUtf8(segment, maxNameBytes));
 
   return segments.length > 0 ? segments.join('/') : fallback;
 }
 
-/** Appends " (2)", " (3)" … before the extension until `name` is not in `taken`. */
+/**
+ * Appends " (2)", " (3)" … before the extension until `name` is not in `taken`, shortening
+ * the last segment's stem so that it stays within 255 bytes.
+ */
 export function uniqueEntryName(name: string, taken: Set<string>): string {
   let candidate = name;
-  const dot = name.lastIndexOf('.');
-  const hasExtension = dot > name.lastIndexOf('/') + 1;
-  const stem = hasExtension ? name.slice(0, dot) : name;
-  const extension = hasExtension ? name.slice(dot) : '';
+  const slash = name.lastIndexOf('/');
+  const folder = name.slice(0, slash + 1);
+  const base = name.slice(slash + 1);
+  const dot = base.lastIndexOf('.');
+  const stem = dot > 0 ? base.slice(0, dot) : base;
+  const extension = dot > 0 ? base.slice(dot) : '';
 
   for (let copy = 2; taken.has(candidate); copy++) {
-    candidate = `${stem} (${copy})${extension}`;
+    const suffix = ` (${copy})${extension}`;
+    const room = maxNameBytes - Buffer.byteLength(suffix, 'utf8');
+    candidate = `${folder}${truncateUtf8(stem, room)}${suffix}`;
   }
   taken.add(candidate);
 
@@ -50,10 +58,10 @@ function decodeMetadata(stored: string): string {
   }
 }
 
-function truncateUtf8(segment: string): string {
+function truncateUtf8(segment: string, maxBytes: number): string {
   const bytes = Buffer.from(segment, 'utf8');
-  if (bytes.length <= maxNameBytes) return segment;
+  if (bytes.length <= maxBytes) return segment;
 
   // Dropping a partial character at the cut leaves a U+FFFD, which is removed.
-  return bytes.subarray(0, maxNameBytes).toString('utf8').replace(/\uFFFD+$/, '');
+  return bytes.subarray(0, Math.max(0, maxBytes)).toString('utf8').replace(/\uFFFD+$/, '');
 }

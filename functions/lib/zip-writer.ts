@@ -42,6 +42,9 @@ export class ZipWriter {
       },
     });
     this.zip.outputStream.pipe(this.output);
+    // The consumer sees a failure through its own read; without a listener here, destroying
+    // the output before the consumer attached one would crash the process.
+    this.output.on('error', () => undefined);
     this.zip.outputStream.on('error', (error) => this.destroy(error));
     // yazl reports a size mismatch or a failed entry stream on the ZipFile itself.
     (this.zip as unknown as NodeJS.EventEmitter).on('error', (error: Error) => this.destroy(error));
@@ -59,18 +62,24 @@ export class ZipWriter {
       },
     });
     entry.stream.on('error', (error) => counter.destroy(error));
+    // `finished` below reports the counter's failure; this listener only prevents a crash.
+    counter.on('error', () => undefined);
     entry.stream.pipe(counter);
     this.current = counter;
 
-    this.zip.addReadStream(counter, entry.name, {
-      size: entry.size,
-      compress: false,
-      mtime: entry.modifiedAt,
-      fileComment: entry.comment,
-    });
-
     try {
+      // yazl throws at once on a name it rejects, such as an absolute path.
+      this.zip.addReadStream(counter, entry.name, {
+        size: entry.size,
+        compress: false,
+        mtime: entry.modifiedAt,
+        fileComment: entry.comment,
+      });
       await finished(counter, { readable: true, writable: true });
+    } catch (error) {
+      // The source may still hold a socket to S3; release it.
+      entry.stream.destroy();
+      throw error;
     } finally {
       this.current = undefined;
     }

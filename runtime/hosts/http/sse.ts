@@ -38,11 +38,10 @@ export async function respondWithSse(
     return c.body(null, 204);
   }
 
-  c.header('Cache-Control', 'no-cache, no-transform');
   // nginx buffers proxied responses unless told otherwise, which would hold every frame back.
   c.header('X-Accel-Buffering', 'no');
 
-  return streamSSE(c, async (stream) => {
+  const response = streamSSE(c, async (stream) => {
     const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n'), options.heartbeatMs);
     stream.onAbort(() => options.controller.abort());
     instruments.sseConnections.add(1);
@@ -62,6 +61,12 @@ export async function respondWithSse(
       await frames.return(undefined);
     }
   });
+  // Set after streamSSE, which writes its own Cache-Control; compressing proxies must not
+  // hold frames back either.
+  c.res = response;
+  c.header('Cache-Control', 'no-cache, no-transform');
+
+  return c.res;
 }
 
 function toMessage(frame: SseFrame) {
