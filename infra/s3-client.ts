@@ -19,13 +19,29 @@ export function createPublicSigningClient(settings: S3Settings): S3Client {
   return buildClient(settings, settings.publicEndpoint);
 }
 
+/**
+ * Sends bucket-level requests as `/bucket` rather than `/bucket/` in path style. NOTE: the
+ * local S3 emulator (@20minutes/s3rver 4.0.4) signs the path without the trailing slash and
+ * rejects the SDK's form with SignatureDoesNotMatch; S3 and MinIO accept both forms.
+ */
+function stripBucketSlash(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { path?: string };
+      if (request.path && /^\/[^/]+\/$/.test(request.path)) request.path = request.path.slice(0, -1);
+      return next(args);
+    },
+    { step: 'build', name: 'stripBucketSlash' },
+  );
+}
+
 function buildClient(settings: S3Settings, endpoint: string | undefined): S3Client {
   const credentials =
     settings.accessKeyId && settings.secretAccessKey
       ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
       : undefined;
 
-  return new S3Client({
+  const client = new S3Client({
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
     ...(endpoint ? { endpoint } : {}),
@@ -35,4 +51,7 @@ function buildClient(settings: S3Settings, endpoint: string | undefined): S3Clie
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  if (settings.forcePathStyle) stripBucketSlash(client);
+
+  return client;
 }

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -11,10 +12,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 
 import type { ObjectInfo, ObjectStore, UploadOptions } from '../../functions/lib/ports.js';
+import { StorageError } from '../../runtime/contract/errors.js';
 import { asStorageError } from './storage-errors.js';
-
-/** A key that never exists; reading it proves the bucket is there and the keys are valid. */
-const probeKey = '.health-check/absent';
 
 export class S3ObjectStore implements ObjectStore {
   constructor(private readonly client: S3Client) {}
@@ -77,13 +76,14 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async checkBucket(bucket: string): Promise<void> {
-    // NOTE: HeadBucket would be the usual probe, but the local emulator rejects every bucket
-    // call with 403. On AWS, this probe needs s3:ListBucket to get 404 rather than 403.
     try {
-      await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: probeKey }));
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
     } catch (error) {
-      if ((error as Error).name === 'NoSuchKey') return;
-      asStorageError(`GET ${bucket}/${probeKey}`, error);
+      // HEAD answers carry no error code, so a missing bucket shows only as a 404.
+      if (isNotFound(error)) {
+        throw new StorageError('bucket_missing', `S3 bucket ${bucket} does not exist`);
+      }
+      asStorageError(`HEAD bucket ${bucket}`, error);
     }
   }
 }
