@@ -93,7 +93,7 @@ export interface Config {
 export interface TelemetrySettings {
   /** OTLP/HTTP base address, such as Jaeger's `http://jaeger:4318`; unset exports nothing. */
   otlpEndpoint: string | undefined;
-  /** Unset means the process picks its own name (`api`, `worker`, `local`). */
+  /** Unset means the process picks its own (`export-api`, `export-worker`, `export-local`). */
   serviceName: string | undefined;
   /** Port of the worker's `/metrics` and `/health` listener; 0 turns it off. */
   metricsPort: number;

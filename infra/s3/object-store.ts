@@ -51,9 +51,10 @@ export class S3ObjectStore implements ObjectStore {
     const abort = () => void upload.abort();
     options.signal.addEventListener('abort', abort, { once: true });
 
-    // One parent span keeps the create, part and complete calls of the upload together.
+    // One parent span keeps the calls of the upload together: a multipart upload's create, part
+    // and complete calls, or the single PutObject that lib-storage sends for a small body.
     const tracer = trace.getTracer('export-service');
-    await tracer.startActiveSpan('S3 multipart upload', async (span) => {
+    await tracer.startActiveSpan('S3 upload', async (span) => {
       span.setAttributes({ 'aws.s3.bucket': bucket, 'aws.s3.key': key });
       try {
         await upload.done();

@@ -12,7 +12,8 @@ const { loadConfig } = await import('../config.js');
 const { startTelemetry } = await import('./sdk.js');
 const { setTelemetry } = await import('./current.js');
 
-// The entry file's name (api, worker, local) names the service unless OTEL_SERVICE_NAME does.
+// The entry file's name names the service (export-api, export-worker, export-local) unless
+// OTEL_SERVICE_NAME does.
 const entryName = path.basename(process.argv[1] ?? 'export-service', '.ts');
 
 try {

@@ -11,6 +11,9 @@ import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace
 
 import type { TelemetrySettings } from '../config.js';
 
+/** Paths polled by load balancers and Prometheus. */
+const untracedPaths = new Set(['/health', '/metrics']);
+
 /** The running SDK. */
 export interface Telemetry {
   /** Serves the metrics in Prometheus text format; it opens no port of its own. */
@@ -52,6 +55,10 @@ export function startTelemetry(settings: TelemetrySettings, serviceName: string)
         '@opentelemetry/instrumentation-net': { enabled: false },
         // Only the local S3 emulator uses Koa; its middleware spans are noise.
         '@opentelemetry/instrumentation-koa': { enabled: false },
+        // Probes and scrapes every few seconds would each make a trace of their own.
+        '@opentelemetry/instrumentation-http': {
+          ignoreIncomingRequestHook: (request) => untracedPaths.has(request.url ?? ''),
+        },
       }),
     ],
   });

@@ -16,7 +16,7 @@ import { toErrorResponse } from '../../error-mapping.js';
 import { clientAddress } from './client-address.js';
 import { allowedMethods } from './method-not-allowed.js';
 import { mountFunction } from './mount.js';
-import { type HostEnv, observeRequests } from './observe.js';
+import { type HostEnv, nameServerSpan, observeRequests } from './observe.js';
 import { limitRate, type RateLimiter } from './rate-limit.js';
 
 /** What the host needs besides the functions. */
@@ -54,10 +54,16 @@ export function createHttpApp(
 ): Hono<Env> {
   const app = new Hono<Env>();
 
+  // Observed first, so that preflights and errors get request ids and access log lines too.
+  app.use(observeRequests(options.logger, (c) => clientOf(c, options.trustedProxies)));
   app.use(cors({ origin: '*', exposeHeaders: exposedHeaders, maxAge: 600 }));
   app.use(secureHeaders());
-  app.use(observeRequests(options.logger, (c) => clientOf(c, options.trustedProxies)));
-  for (const route of options.extraRoutes ?? []) app.get(route.path, route.handler);
+  for (const route of options.extraRoutes ?? []) {
+    app.get(route.path, (c) => {
+      nameServerSpan('GET', route.path);
+      return route.handler(c);
+    });
+  }
   if (options.rateLimiter) app.use(readLimit(options.rateLimiter, functions));
 
   for (const fn of functions) mountFunction(app, fn, options);
