@@ -33,7 +33,9 @@ export const followExport = defineSse({
     const current = await deps.records.get(params.id);
     if (!current) throw exportNotFound(params.id);
 
-    let lastVersion = headers['last-event-id'] ?? 0;
+    // An id newer than any version was not sent by this export; such a client starts afresh.
+    const lastEventId = headers['last-event-id'] ?? 0;
+    let lastVersion = lastEventId <= current.version ? lastEventId : 0;
     if (current.version > lastVersion) {
       yield frameOf(current, 'snapshot');
       lastVersion = current.version;

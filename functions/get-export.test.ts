@@ -146,7 +146,7 @@ describe('GET /v1/export/:id', () => {
 describe('unknown routes', () => {
   it('returns 404 JSON', async () => {
     const { app } = await setup();
-    const response = await app.request('/v1/exports');
+    const response = await app.request('/v1/no-such-route');
     const { error } = await readJson<ErrorBody>(response);
 
     expect(response.status).toBe(404);

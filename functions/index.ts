@@ -9,6 +9,8 @@ import { getExport } from './get-export.js';
 import { health } from './health.js';
 import { hello } from './hello.js';
 import { initiateDownload } from './initiate-download.js';
+import { listExports } from './list-exports.js';
+import { listFiles } from './list-files.js';
 import { startDownload } from './start-download.js';
 
 export const httpFunctions: readonly AnyHttpFunction[] = [
@@ -17,6 +19,8 @@ export const httpFunctions: readonly AnyHttpFunction[] = [
   createExport,
   getExport,
   followExport,
+  listExports,
+  listFiles,
   // The older download API, kept for its clients.
   initiateDownload,
   checkDownload,

@@ -26,6 +26,8 @@ export class BullJobQueue implements JobQueue {
       prefix: options.prefix,
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     });
+    // The connection's own listener logs outages once; BullMQ would print every retry.
+    this.queue.on('error', () => undefined);
     this.backoffMs = options.backoffMs;
   }
 

@@ -16,8 +16,11 @@ import type { FollowExportDeps } from '../functions/follow-export.js';
 import type { GetExportDeps } from '../functions/get-export.js';
 import type { HealthDeps } from '../functions/health.js';
 import type { InitiateDownloadDeps } from '../functions/initiate-download.js';
+import type { ListExportsDeps } from '../functions/list-exports.js';
+import type { ListFilesDeps } from '../functions/list-files.js';
 import type { StartDownloadDeps } from '../functions/start-download.js';
 import { BullJobQueue } from '../infra/bullmq-queue.js';
+import { logConnectionState } from '../infra/redis/connection-log.js';
 import { RedisJobEvents } from '../infra/redis/job-events.js';
 import { RedisJobRecords } from '../infra/redis/job-records.js';
 import { RedisRateLimiter } from '../infra/redis/rate-limiter.js';
@@ -25,6 +28,7 @@ import { S3ObjectStore } from '../infra/s3/object-store.js';
 import { S3UrlSigner } from '../infra/s3/url-signer.js';
 import { createPublicSigningClient, createS3Client } from '../infra/s3-client.js';
 import type { Config } from './config.js';
+import type { Logger } from './contract/define.js';
 
 /** Every dependency any function declares. */
 export type ServiceDeps = CreateExportDeps &
@@ -35,7 +39,9 @@ export type ServiceDeps = CreateExportDeps &
   ExpireExportDeps &
   InitiateDownloadDeps &
   CheckDownloadDeps &
-  StartDownloadDeps;
+  StartDownloadDeps &
+  ListFilesDeps &
+  ListExportsDeps;
 
 /** The dependencies and the connections behind them. */
 export interface Services {
@@ -52,10 +58,17 @@ export interface Services {
 const commandOptions: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5_000 };
 
 /** Connects to Redis and S3 as `config` says; the connections open lazily. */
-export function createServices(config: Readonly<Config>, redisUrl: string): Services {
+export function createServices(
+  config: Readonly<Config>,
+  redisUrl: string,
+  logger: Logger,
+): Services {
   const redis = new Redis(redisUrl, commandOptions);
   const subscriber = new Redis(redisUrl, commandOptions);
   const queueConnection = new Redis(redisUrl, commandOptions);
+  logConnectionState(redis, 'commands', logger);
+  logConnectionState(subscriber, 'subscriber', logger);
+  logConnectionState(queueConnection, 'queue', logger);
   const s3 = createS3Client(config.s3);
   const queueTelemetry = new BullMQOtel({ tracerName: 'export-service', enableMetrics: true });
   const queue = new BullJobQueue('exports', {
@@ -106,6 +119,7 @@ export function createServices(config: Readonly<Config>, redisUrl: string): Serv
     workerConnection: () => {
       // BullMQ workers block on Redis and must wait out a reconnect rather than fail.
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      logConnectionState(connection, 'worker', logger);
       opened.push(connection);
       return connection;
     },

@@ -18,6 +18,9 @@ export interface JobRecords {
    * publishes the new snapshot to subscribers. Retries on a concurrent write.
    */
   update(jobId: string, change: (current: ExportRecord) => ExportRecord): Promise<ExportRecord>;
+
+  /** Returns an owner's records, newest first, created before `before` (ms) when it is set. */
+  listByOwner(owner: string, options: { before?: number; limit: number }): Promise<ExportRecord[]>;
 }
 
 /** Records published after each update, for live followers such as SSE streams. */
@@ -48,6 +51,19 @@ export interface ObjectInfo {
   metadata: Record<string, string>;
 }
 
+/** One object of a listing. */
+export interface ListedObject {
+  key: string;
+  size: number;
+}
+
+/** A page of a listing, in key order. */
+export interface ObjectPage {
+  objects: ListedObject[];
+  /** Pass as `startAfter` to get the next page; unset on the last page. */
+  nextStartAfter?: string;
+}
+
 /** Options of a streaming multipart upload. */
 export interface UploadOptions {
   contentType: string;
@@ -70,6 +86,13 @@ export interface ObjectStore {
   upload(bucket: string, key: string, body: Readable, options: UploadOptions): Promise<void>;
 
   delete(bucket: string, key: string): Promise<void>;
+
+  /** Lists up to `limit` objects under `prefix` whose keys sort after `startAfter`. */
+  list(
+    bucket: string,
+    prefix: string,
+    options: { startAfter?: string; limit: number },
+  ): Promise<ObjectPage>;
 
   /** Throws when the bucket is unreachable, missing or forbidden. */
   checkBucket(bucket: string): Promise<void>;

@@ -1,4 +1,5 @@
 /** The export record kept in Redis, and the snapshot that clients see of it. */
+import { anonymousOwner } from '../../runtime/contract/define.js';
 
 export type ExportStatus = 'queued' | 'processing' | 'completed' | 'failed';
 
@@ -25,6 +26,8 @@ export interface ExportArtifact {
 /** A job's record. Fields below `version` are internal and never leave the service. */
 export interface ExportRecord {
   jobId: string;
+  /** Who created the export; `anonymous` while authentication is off. */
+  owner: string;
   status: ExportStatus;
   attempt: number;
   maxAttempts: number;
@@ -67,11 +70,13 @@ export function newRecord(
   fileIds: number[],
   maxAttempts: number,
   now: Date,
+  owner = anonymousOwner,
 ): ExportRecord {
   const timestamp = now.toISOString();
 
   return {
     jobId,
+    owner,
     status: 'queued',
     attempt: 0,
     maxAttempts,
@@ -86,7 +91,7 @@ export function newRecord(
 
 /** Returns the client's view of `record`, without bucket names, keys or the id list. */
 export function toSnapshot(record: ExportRecord): ExportSnapshot {
-  const { fileIds: _fileIds, artifact, ...visible } = record;
+  const { fileIds: _fileIds, artifact, owner: _owner, ...visible } = record;
 
   if (record.status !== 'completed' || !artifact) return visible;
 

@@ -1,5 +1,5 @@
 /** Creating an export: shared by the current API and the older download API. */
-import type { BaseContext } from '../../runtime/contract/define.js';
+import type { HttpContext } from '../../runtime/contract/define.js';
 import type { Clock, JobQueue, JobRecords } from './ports.js';
 import { newRecord, type ExportRecord } from './snapshot.js';
 
@@ -20,11 +20,12 @@ export interface StartExportDeps {
 export async function startExport(
   fileIds: readonly number[],
   deps: StartExportDeps,
-  context: BaseContext,
+  context: HttpContext,
   exportId = deps.newId(),
 ): Promise<ExportRecord> {
   const distinct = [...new Set(fileIds)];
-  const record = newRecord(exportId, distinct, deps.jobs.attempts, new Date(deps.clock.now()));
+  const now = new Date(deps.clock.now());
+  const record = newRecord(exportId, distinct, deps.jobs.attempts, now, context.owner);
 
   await deps.records.create(record);
   await deps.queue.enqueue(

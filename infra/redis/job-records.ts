@@ -12,6 +12,8 @@ import { asRedisError } from './unavailable.js';
 
 // KEYS[1] record. ARGV: expected version (0 for a new record), new version, JSON, TTL in ms,
 // channel. Returns 1 when written, 0 when the expected version no longer matches.
+// NOTE: the owner index is written by a separate command, not by this script, because a
+// script may only touch keys in one Cluster slot and the index lives in another.
 const compareAndSet = `
 local current = redis.call('HGET', KEYS[1], 'version')
 if ARGV[1] == '0' then
@@ -48,6 +50,31 @@ export class RedisJobRecords implements JobRecords {
   async create(record: ExportRecord): Promise<void> {
     const written = await this.write(record.jobId, 0, record);
     if (!written) throw new Error(`An export with the id ${record.jobId} already exists`);
+
+    const createdAt = Date.parse(record.createdAt);
+    const oldest = createdAt - this.options.retentionSeconds * 1000;
+    const index = this.ownerKey(record.owner);
+    // Entries older than the record retention point at expired records, so they go too.
+    await this.redis
+      .multi()
+      .zadd(index, createdAt, record.jobId)
+      .zremrangebyscore(index, '-inf', `(${oldest}`)
+      .pexpire(index, this.options.retentionSeconds * 1000)
+      .exec()
+      .catch(asRedisError);
+  }
+
+  async listByOwner(
+    owner: string,
+    options: { before?: number; limit: number },
+  ): Promise<ExportRecord[]> {
+    const max = options.before === undefined ? '+inf' : `(${options.before}`;
+    const ids = await this.redis
+      .zrevrangebyscore(this.ownerKey(owner), max, '-inf', 'LIMIT', 0, options.limit)
+      .catch(asRedisError);
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+
+    return records.filter((record): record is ExportRecord => record !== null);
   }
 
   async get(jobId: string): Promise<ExportRecord | null> {
@@ -88,6 +115,10 @@ export class RedisJobRecords implements JobRecords {
       .catch(asRedisError);
 
     return result === 1;
+  }
+
+  private ownerKey(owner: string): string {
+    return `${this.options.prefix}:exports-by-owner:${owner}`;
   }
 
   private key(jobId: string): string {

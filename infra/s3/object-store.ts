@@ -6,12 +6,18 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 
-import type { ObjectInfo, ObjectStore, UploadOptions } from '../../functions/lib/ports.js';
+import type {
+  ObjectInfo,
+  ObjectPage,
+  ObjectStore,
+  UploadOptions,
+} from '../../functions/lib/ports.js';
 import { StorageError } from '../../runtime/contract/errors.js';
 import { asStorageError } from './storage-errors.js';
 
@@ -73,6 +79,30 @@ export class S3ObjectStore implements ObjectStore {
       await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (error) {
       asStorageError(`DELETE ${bucket}/${key}`, error);
+    }
+  }
+
+  async list(
+    bucket: string,
+    prefix: string,
+    options: { startAfter?: string; limit: number },
+  ): Promise<ObjectPage> {
+    const command = new ListObjectsV2Command({
+      Bucket: bucket,
+      Prefix: prefix,
+      MaxKeys: options.limit,
+      ...(options.startAfter ? { StartAfter: options.startAfter } : {}),
+    });
+    try {
+      const page = await this.client.send(command);
+      const objects = (page.Contents ?? []).map((item) => ({
+        key: item.Key ?? '',
+        size: item.Size ?? 0,
+      }));
+      const last = objects.at(-1)?.key;
+      return page.IsTruncated && last ? { objects, nextStartAfter: last } : { objects };
+    } catch (error) {
+      return asStorageError(`LIST ${bucket}/${prefix}`, error);
     }
   }
 

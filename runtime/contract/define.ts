@@ -34,6 +34,15 @@ export interface BaseContext {
   telemetry: Telemetry;
 }
 
+/** The owner of every request while authentication is off. */
+export const anonymousOwner = 'anonymous';
+
+/** What HTTP handlers receive: the base context and who is calling. */
+export interface HttpContext extends BaseContext {
+  /** The caller's owner id; `anonymous` while authentication is off. */
+  owner: string;
+}
+
 /** A plain JSON response. */
 export interface HttpResult {
   status: number;
@@ -70,7 +79,7 @@ interface RouteIdentity<S extends Schema> {
 /** An endpoint answering with one JSON response. */
 export interface HttpFunction<S extends Schema, Deps> extends RouteIdentity<S> {
   kind: 'http';
-  handler(input: Output<S>, deps: Deps, context: BaseContext): Promise<HttpResult>;
+  handler(input: Output<S>, deps: Deps, context: HttpContext): Promise<HttpResult>;
 }
 
 /**
@@ -80,7 +89,7 @@ export interface HttpFunction<S extends Schema, Deps> extends RouteIdentity<S> {
  */
 export interface SseFunction<S extends Schema, Deps> extends RouteIdentity<S> {
   kind: 'sse';
-  handler(input: Output<S>, deps: Deps, context: BaseContext): AsyncGenerator<SseFrame, void>;
+  handler(input: Output<S>, deps: Deps, context: HttpContext): AsyncGenerator<SseFrame, void>;
 }
 
 /** What a job handler receives about the run it is in. */

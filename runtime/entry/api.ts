@@ -6,7 +6,7 @@ import { loadConfigOrExit, requireRedisUrl } from './startup.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, service: 'api' });
-const services = createServices(config, requireRedisUrl(config));
+const services = createServices(config, requireRedisUrl(config), logger);
 const api = await startApi(config, services, logger);
 
 stopOnSignals(logger, async () => {

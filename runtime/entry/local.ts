@@ -41,7 +41,7 @@ const corpus = await importCorpus({
   ...(local.corpusDir ? { folder: local.corpusDir } : {}),
 });
 
-const services = createServices(local, redisUrl);
+const services = createServices(local, redisUrl, logger);
 const api = await startApi(local, services, logger);
 const worker = startWorker(local, services, logger);
 stops.unshift(() => services.close(), () => worker.close(), () => api.close());
@@ -91,7 +91,7 @@ async function startOwnS3(): Promise<Config['s3']> {
 }
 
 // nginx in front of the API and the S3 store, as in the container stack: the API on
-// 127.0.0.1:8080 (and HTTPS on 8443 when .local/certs holds a certificate from
+// 127.0.0.1:8080 (and HTTPS on 8443 when .local/certs contains a certificate from
 // scripts/make-cert.sh), and the store on a free port that presigned download URLs point to.
 async function startOwnNginx(store: Config['s3']): Promise<LocalNginx> {
   const binary = await ensureNginx((line) => process.stdout.write(`${line}\n`));

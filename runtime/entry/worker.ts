@@ -6,7 +6,7 @@ import { loadConfigOrExit, requireRedisUrl } from './startup.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, service: 'worker' });
-const services = createServices(config, requireRedisUrl(config));
+const services = createServices(config, requireRedisUrl(config), logger);
 const worker = startWorker(config, services, logger);
 const metrics = await startWorkerMetrics(config, worker, logger);
 

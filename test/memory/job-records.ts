@@ -49,6 +49,16 @@ export class MemoryJobRecords implements JobRecords, JobEvents {
     return copy(next);
   }
 
+  async listByOwner(owner: string, options: { before?: number; limit: number }) {
+    const before = options.before ?? Number.POSITIVE_INFINITY;
+
+    return [...this.records.values()]
+      .filter((record) => record.owner === owner && Date.parse(record.createdAt) < before)
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
+      .slice(0, options.limit)
+      .map(copy);
+  }
+
   async subscribe(jobId: string, signal: AbortSignal): Promise<AsyncIterable<ExportRecord>> {
     const follower: Follower = { pending: [], wake: undefined };
     const followers = this.followers.get(jobId) ?? new Set<Follower>();

@@ -120,6 +120,17 @@ export class MemoryObjectStore implements ObjectStore {
     this.bucket(bucket);
   }
 
+  async list(bucket: string, prefix: string, options: { startAfter?: string; limit: number }) {
+    const keys = [...this.bucket(bucket).keys()]
+      .filter((key) => key.startsWith(prefix) && key > (options.startAfter ?? ''))
+      .sort();
+    const page = keys.slice(0, options.limit);
+    const objects = page.map((key) => ({ key, size: this.bucket(bucket).get(key)!.body.length }));
+    const last = page.at(-1);
+
+    return keys.length > options.limit && last ? { objects, nextStartAfter: last } : { objects };
+  }
+
   private bucket(name: string): Map<string, StoredObject> {
     const objects = this.buckets.get(name);
     if (!objects) throw new StorageError('bucket_missing', `The bucket ${name} does not exist`);

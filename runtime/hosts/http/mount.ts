@@ -2,7 +2,7 @@
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 
-import type { AnyHttpFunction, BaseContext } from '../../contract/define.js';
+import { anonymousOwner, type AnyHttpFunction, type HttpContext } from '../../contract/define.js';
 import { HttpError } from '../../contract/errors.js';
 import { activeTelemetry } from '../../telemetry/instruments.js';
 import type { HttpHostOptions } from './app.js';
@@ -47,7 +47,9 @@ async function invoke(c: Context<HostEnv>, fn: AnyHttpFunction, options: HttpHos
   const controller = new AbortController();
   c.req.raw.signal.addEventListener('abort', () => controller.abort(), { once: true });
   const jobId = c.req.param('id');
-  const context: BaseContext = {
+  const context: HttpContext = {
+    // NOTE: every caller is the same owner until API keys exist.
+    owner: anonymousOwner,
     logger: c.get('logger').child({ function: fn.name, ...(jobId ? { jobId } : {}) }),
     signal: controller.signal,
     requestId: c.get('requestId'),

@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { eventsChannel } from '../../infra/redis/job-records.js';
+import type { RedisJobEvents } from '../../infra/redis/job-events.js';
+import { createExport, getSnapshot, waitFor, waitForEnd } from '../support/api.js';
+import { type ReadGate, holdSourceReads } from '../support/hold-reads.js';
+import { type RunningService, startService } from '../support/service.js';
+import { openSse, readSse, type SseStream } from '../support/sse.js';
+
+const fileId = 96_001;
+const streamCount = 5;
+
+let service: RunningService;
+let events: RedisJobEvents;
+let redis: Redis;
+let readGate: ReadGate | undefined;
+
+beforeAll(async () => {
+  service = await startService();
+  events = service.services.deps.events as RedisJobEvents;
+  redis = new Redis(service.testServices.redisUrl, { maxRetriesPerRequest: 1 });
+  await service.putSource(fileId, randomBytes(200_000));
+});
+
+afterEach(() => {
+  readGate?.release();
+  readGate?.restore();
+  readGate = undefined;
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await service?.stop();
+});
+
+describe('open streams', () => {
+  let streams: SseStream[] = [];
+
+  beforeAll(async () => {
+    const { progressUrl } = await startHeldExport();
+    streams = await Promise.all(
+      Array.from({ length: streamCount }, () => openSse(`${service.url}${progressUrl}`)),
+    );
+  });
+
+  afterAll(() => {
+    for (const stream of streams) stream.abort();
+  });
+
+  it('have one follower each', () => {
+    expect(events.followerCount()).toBe(streamCount);
+  });
+
+  it('share one Redis subscription', async () => {
+    const channel = eventsChannel(service.config.redisPrefix);
+    const [, subscribers] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
+
+    expect(subscribers).toBe(1);
+  });
+
+  it('share one subscriber connection', async () => {
+    const clients = (await redis.client('LIST')) as string;
+    const subscribed = clients.split('\n').filter((line) => /\bsub=[1-9]/.test(line));
+
+    expect(subscribed).toHaveLength(1);
+  });
+
+  it('drop followers on abort', async () => {
+    streams[0]!.abort();
+    streams[1]!.abort();
+
+    expect(await waitForFollowers(streamCount - 2)).toBe(streamCount - 2);
+  });
+
+  it('drop every follower', async () => {
+    for (const stream of streams) stream.abort();
+
+    expect(await waitForFollowers(0)).toBe(0);
+  });
+});
+
+describe('follower clean-up', () => {
+  it('follows an abort before the first frame', async () => {
+    const { current, progressUrl } = await startHeldExport();
+    const controller = new AbortController();
+    // Up to date, so the server waits for a live frame before it sends the headers.
+    const pending = fetch(`${service.url}${progressUrl}`, {
+      headers: { 'Last-Event-ID': String(current.version) },
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await waitForFollowers(1);
+
+    controller.abort();
+    await pending;
+
+    expect(await waitForFollowers(0)).toBe(0);
+  });
+
+  it('follows a completed stream', async () => {
+    const { body } = await createExport(service.url, [fileId]);
+    const { frames } = await readSse(`${service.url}${body.progressUrl}`);
+
+    expect(frames.at(-1)?.event).toBe('completed');
+    expect(await waitForFollowers(0)).toBe(0);
+  });
+
+  it('follows a 204', async () => {
+    const { body } = await createExport(service.url, [fileId]);
+    const final = await waitForEnd(service.url, body.jobId);
+    const headers = { 'Last-Event-ID': String(final.version) };
+
+    const stream = await openSse(`${service.url}${body.progressUrl}`, { headers });
+
+    expect(stream.response.status).toBe(204);
+    expect(await waitForFollowers(0)).toBe(0);
+  });
+
+  it('follows a 404', async () => {
+    const unknownId = '6f1b7a3e-2c4d-4e5f-8a9b-0c1d2e3f4a5b';
+    const response = await fetch(`${service.url}/v1/export/${unknownId}/progress`);
+    await response.body?.cancel();
+
+    expect(response.status).toBe(404);
+    expect(await waitForFollowers(0)).toBe(0);
+  });
+});
+
+/** Starts an export whose source reads wait at a gate, and returns its snapshot at the gate. */
+async function startHeldExport() {
+  readGate = holdSourceReads(service.services.deps.store);
+  const { body } = await createExport(service.url, [fileId]);
+  await readGate.reached;
+  const current = await getSnapshot(service.url, body.statusUrl);
+
+  return { current, progressUrl: body.progressUrl };
+}
+
+/** Waits until the API process has `count` followers and returns the count. */
+function waitForFollowers(count: number): Promise<number> {
+  return waitFor(() => (events.followerCount() === count ? count : undefined), {
+    timeoutMs: 5_000,
+    description: `${count} SSE followers`,
+  });
+}
