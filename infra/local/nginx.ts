@@ -19,7 +19,7 @@ const startTimeoutMs = 10_000;
 const stopTimeoutMs = 10_000;
 const outputTailLength = 4_096;
 const freePortAttempts = 3;
-/** Where Debian's package puts the binary; /usr/sbin is missing from many users' PATH. */
+/** Path of the binary in Debian's package; /usr/sbin is missing from many users' PATH. */
 const debianBinary = '/usr/sbin/nginx';
 /** The pid file of the system service that Debian's package may start on port 80. */
 const systemPidFile = '/run/nginx.pid';
@@ -67,9 +67,16 @@ export interface LocalNginx {
   stop(): Promise<void>;
 }
 
-/** Thrown when a chosen port was taken between finding it free and nginx binding it. */
+/** Thrown when another server listens on one of the ports nginx is to listen on. */
 class PortInUseError extends Error {
   override name = 'PortInUseError';
+
+  constructor(
+    readonly port: number | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -102,7 +109,7 @@ export async function ensureNginx(log: (line: string) => void = () => {}): Promi
   return installed;
 }
 
-/** Returns the certificate and key in `dir` (`tls.crt`, `tls.key`), or undefined if either is missing. */
+/** Returns `tls.crt` and `tls.key` in `dir`, or undefined when either is missing. */
 export async function findTlsFiles(dir: string): Promise<TlsFiles | undefined> {
   const files = { certificate: path.join(dir, 'tls.crt'), key: path.join(dir, 'tls.key') };
   const present = (await exists(files.certificate)) && (await exists(files.key));
@@ -171,9 +178,10 @@ export async function startNginx(options: NginxOptions): Promise<LocalNginx> {
     try {
       return await launch(binary, dir, options, ports);
     } catch (error) {
-      const fixedPorts = options.httpPort !== undefined && options.s3Port !== undefined;
-      const mayRetry = !fixedPorts && attempt < freePortAttempts;
-      if (!(mayRetry && error instanceof PortInUseError)) throw error;
+      // Another server may have taken a free port just after it was chosen; try new ones.
+      const fixedPorts = [options.httpPort, options.s3Port, options.tls?.port];
+      const chosenPortTaken = error instanceof PortInUseError && !fixedPorts.includes(error.port);
+      if (!(chosenPortTaken && attempt < freePortAttempts)) throw error;
     }
   }
 }
@@ -193,8 +201,9 @@ async function choosePorts(options: NginxOptions): Promise<Ports> {
 }
 
 /**
- * Creates the folders nginx needs. Running as root, nginx's workers run as `nobody`, which
- * must be able to enter the temporary folder; nginx gives the folders inside it to `nobody`.
+ * Creates the folders nginx needs. Under root, nginx's workers run as `nobody`, which must be
+ * able to enter the temporary folder and every folder above it. nginx makes the folders
+ * inside it and gives them to `nobody`.
  */
 async function prepareFolders(dir: string): Promise<void> {
   await mkdir(path.join(dir, 'temp'), { recursive: true, mode: 0o755 });
@@ -208,9 +217,12 @@ async function launch(
   options: NginxOptions,
   ports: Ports,
 ): Promise<LocalNginx> {
+  await checkPortsFree(ports);
   const configFile = await writeConfig(dir, options, ports);
   await testNginxConfig(binary, configFile);
 
+  const pidFile = path.join(dir, 'nginx.pid');
+  await rm(pidFile, { force: true });
   const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = collectOutput(child);
   const errorLog = path.join(dir, 'error.log');
@@ -223,7 +235,7 @@ async function launch(
   };
 
   try {
-    await waitUntilListening(child, ports.http, async () => `${output()}\n${await tail(errorLog)}`);
+    await waitUntilListening(child, pidFile, async () => `${output()}\n${await tail(errorLog)}`);
   } catch (error) {
     await stop();
     throw error;
@@ -271,9 +283,13 @@ async function writeConfig(dir: string, options: NginxOptions, ports: Ports): Pr
   return path.join(dir, 'nginx.conf');
 }
 
+/**
+ * Waits until nginx has written its pid file, which it does after binding every listening
+ * socket. A connection test would be fooled by another server on the same port.
+ */
 async function waitUntilListening(
   child: ChildProcess,
-  port: number,
+  pidFile: string,
   output: () => Promise<string>,
 ): Promise<void> {
   const deadline = Date.now() + startTimeoutMs;
@@ -287,16 +303,51 @@ async function waitUntilListening(
 
     if (child.exitCode !== null || child.signalCode !== null) {
       const text = await output();
-      const ErrorType = /address already in use/i.test(text) ? PortInUseError : Error;
-      const status = child.exitCode ?? child.signalCode;
-      throw new ErrorType(`nginx exited (${status}) while starting. Its last output:\n${text}`);
+      const message = `nginx exited (${child.exitCode ?? child.signalCode}) while starting. ` +
+        `Its last output:\n${text}`;
+      const taken = /bind\(\) to \S+:(\d+) failed \(98: Address already in use\)/.exec(text);
+      throw taken ? new PortInUseError(Number(taken[1]), message) : new Error(message);
     }
 
-    if (await acceptsConnections(port)) return;
+    if ((await readPid(pidFile)) === child.pid) return;
     await delay(100);
   }
 
-  throw new Error(`nginx timed out: ${host}:${port} did not accept connections within 10 s`);
+  throw new Error(`nginx timed out: it did not write ${pidFile} within 10 s. ${await output()}`);
+}
+
+/** Throws at once for a port that another server holds, where nginx retries for 2.5 s. */
+async function checkPortsFree(ports: Ports): Promise<void> {
+  for (const port of [ports.http, ports.s3, ports.https]) {
+    if (port !== undefined && (await acceptsConnections(port))) {
+      throw new PortInUseError(
+        port,
+        `nginx cannot listen on ${host}:${port}: another server is listening there. Stop it ` +
+          'and start again.',
+      );
+    }
+  }
+}
+
+function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const finish = (listening: boolean) => {
+      socket.destroy();
+      resolve(listening);
+    };
+    socket.setTimeout(1_000, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+async function readPid(pidFile: string): Promise<number | undefined> {
+  try {
+    return Number((await readFile(pidFile, 'utf8')).trim());
+  } catch {
+    return undefined;
+  }
 }
 
 /** Keeps the last 4,096 characters of stdout and stderr for errors, and drains the pipes. */
@@ -331,19 +382,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function acceptsConnections(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const finish = (listening: boolean) => {
-      socket.destroy();
-      resolve(listening);
-    };
-    socket.setTimeout(1_000, () => finish(false));
-    socket.once('connect', () => finish(true));
-    socket.once('error', () => finish(false));
-  });
 }
 
 /** Asks the kernel for a free port on 127.0.0.1, which is released again before returning. */
