@@ -5,12 +5,14 @@ import { checkDownload } from './check-download.js';
 import { createExport } from './create-export.js';
 import { expireExport } from './expire-export.js';
 import { followExport } from './follow-export.js';
+import { followExports } from './follow-exports.js';
 import { getExport } from './get-export.js';
 import { health } from './health.js';
 import { hello } from './hello.js';
 import { initiateDownload } from './initiate-download.js';
 import { listExports } from './list-exports.js';
 import { listFiles } from './list-files.js';
+import { retryExport } from './retry-export.js';
 import { startDownload } from './start-download.js';
 
 export const httpFunctions: readonly AnyHttpFunction[] = [
@@ -19,6 +21,8 @@ export const httpFunctions: readonly AnyHttpFunction[] = [
   createExport,
   getExport,
   followExport,
+  followExports,
+  retryExport,
   listExports,
   listFiles,
   // The older download API, kept for its clients.

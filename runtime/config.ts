@@ -49,6 +49,8 @@ const environment = type({
   'OTEL_SERVICE_NAME?': 'string > 0',
   'METRICS_PORT?': integer(0, 65_535),
   'LOCAL_STACK_DIR?': 'string > 0',
+  'LOCAL_NGINX_PORT?': integer(1, 65_535),
+  'LOCAL_NGINX_TLS_PORT?': integer(1, 65_535),
   'CORPUS_DIR?': 'string > 0',
 });
 
@@ -86,6 +88,8 @@ export interface Config {
   logLevel: string;
   telemetry: TelemetrySettings;
   localStackDir: string;
+  /** Where `npm start` runs nginx: HTTP, and HTTPS when a certificate is in place. */
+  localNginx: { httpPort: number; tlsPort: number };
   corpusDir: string | undefined;
 }
 
@@ -175,6 +179,10 @@ function buildConfig(settings: typeof environment.infer): Config {
       metricsPort: settings.METRICS_PORT ?? 9464,
     },
     localStackDir: settings.LOCAL_STACK_DIR ?? '.local',
+    localNginx: {
+      httpPort: settings.LOCAL_NGINX_PORT ?? 8080,
+      tlsPort: settings.LOCAL_NGINX_TLS_PORT ?? 8443,
+    },
     corpusDir: settings.CORPUS_DIR,
   };
 }

@@ -13,6 +13,7 @@ import type { CheckDownloadDeps } from '../functions/check-download.js';
 import type { CreateExportDeps } from '../functions/create-export.js';
 import type { ExpireExportDeps } from '../functions/expire-export.js';
 import type { FollowExportDeps } from '../functions/follow-export.js';
+import type { FollowExportsDeps } from '../functions/follow-exports.js';
 import type { GetExportDeps } from '../functions/get-export.js';
 import type { HealthDeps } from '../functions/health.js';
 import type { InitiateDownloadDeps } from '../functions/initiate-download.js';
@@ -41,7 +42,8 @@ export type ServiceDeps = CreateExportDeps &
   CheckDownloadDeps &
   StartDownloadDeps &
   ListFilesDeps &
-  ListExportsDeps;
+  ListExportsDeps &
+  FollowExportsDeps;
 
 /** The dependencies and the connections behind them. */
 export interface Services {

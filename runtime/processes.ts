@@ -39,6 +39,9 @@ export async function startApi(
     );
     started.once('error', reject);
   });
+  // Longer than nginx's upstream keepalive (4 s), so Node never closes a socket that nginx is
+  // about to reuse, which would cost that request a 502.
+  (server as { keepAliveTimeout?: number }).keepAliveTimeout = 65_000;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const url = `http://${config.api.host}:${port}`;

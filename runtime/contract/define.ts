@@ -74,6 +74,8 @@ interface RouteIdentity<S extends Schema> {
   input: S;
   /** Which request budget the route draws on; creating work costs more than reading. */
   rateLimit?: 'create' | 'read' | 'none';
+  /** True for a POST that reads nothing from its body, so no JSON body is required. */
+  acceptsEmptyBody?: boolean;
 }
 
 /** An endpoint answering with one JSON response. */

@@ -91,8 +91,9 @@ async function startOwnS3(): Promise<Config['s3']> {
 }
 
 // nginx in front of the API and the S3 store, as in the container stack: the API on
-// 127.0.0.1:8080 (and HTTPS on 8443 when .local/certs contains a certificate from
-// scripts/make-cert.sh), and the store on a free port that presigned download URLs point to.
+// 127.0.0.1:LOCAL_NGINX_PORT (and HTTPS on LOCAL_NGINX_TLS_PORT when .local/certs contains a
+// certificate from scripts/make-cert.sh), and the store on a free port that presigned
+// download URLs point to.
 async function startOwnNginx(store: Config['s3']): Promise<LocalNginx> {
   const binary = await ensureNginx((line) => process.stdout.write(`${line}\n`));
   const s3Upstream = store.endpoint === undefined ? undefined : toUpstream(store.endpoint);
@@ -103,8 +104,8 @@ async function startOwnNginx(store: Config['s3']): Promise<LocalNginx> {
     apiUpstream: hostAndPort(config.api.host, config.api.port),
     ...(s3Upstream === undefined ? {} : { s3Upstream }),
     maxBodyBytes: config.api.maxBodyBytes,
-    httpPort: 8080,
-    ...(tls === undefined ? {} : { tls: { ...tls, port: 8443 } }),
+    httpPort: config.localNginx.httpPort,
+    ...(tls === undefined ? {} : { tls: { ...tls, port: config.localNginx.tlsPort } }),
   });
   stops.push(() => nginx.stop());
 

@@ -55,7 +55,7 @@ async function invoke(c: Context<HostEnv>, fn: AnyHttpFunction, options: HttpHos
     requestId: c.get('requestId'),
     telemetry: activeTelemetry(),
   };
-  const input = validateInput(fn.input, await readRawInput(c, fn.method));
+  const input = validateInput(fn.input, await readRawInput(c, fn));
 
   if (fn.kind === 'sse') {
     const frames = fn.handler(input, options.deps, context);
@@ -72,15 +72,16 @@ async function invoke(c: Context<HostEnv>, fn: AnyHttpFunction, options: HttpHos
   }
 }
 
-async function readRawInput(c: Context<HostEnv>, method: string): Promise<RawInput> {
+async function readRawInput(c: Context<HostEnv>, fn: AnyHttpFunction): Promise<RawInput> {
   const headers: Record<string, string> = {};
   c.req.raw.headers.forEach((value, name) => {
     headers[name] = value;
   });
 
-  const hasBody = method === 'POST' || method === 'PUT';
+  const hasBody = fn.method === 'POST' || fn.method === 'PUT';
   const text = hasBody ? await c.req.text() : '';
-  const body = hasBody ? parseJsonBody(c.req.header('content-type'), text) : undefined;
+  const skipBody = !hasBody || (fn.acceptsEmptyBody === true && text.trim() === '');
+  const body = skipBody ? undefined : parseJsonBody(c.req.header('content-type'), text);
 
   return { params: c.req.param() as Record<string, string>, query: c.req.query(), headers, body };
 }
