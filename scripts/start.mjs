@@ -1,7 +1,7 @@
 // `npm start`: installs the npm dependencies when they are missing, then runs the local stack.
 // Plain JavaScript, because TypeScript runs through tsx, which is itself a dependency.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -12,9 +12,13 @@ if (!existsSync(`${root}/node_modules/tsx/package.json`)) {
   if (install.status !== 0) process.exit(install.status ?? 1);
 }
 
-// The second --import starts OpenTelemetry before any instrumented module loads.
-const flags = ['--import', 'tsx', '--import', './runtime/telemetry/register.ts'];
-const child = spawn(process.execPath, [...flags, 'runtime/entry/local.ts'], {
+// The `local` script holds the command, with the --import that starts OpenTelemetry before
+// any instrumented module loads. Node runs it directly: through npm and a shell, a SIGTERM
+// would stop npm but leave the stack running.
+const scripts = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')).scripts;
+const [command, ...args] = scripts.local.split(' ');
+if (command !== 'node') throw new Error('The local script must start with "node"');
+const child = spawn(process.execPath, args, {
   cwd: root,
   stdio: 'inherit',
 });

@@ -32,7 +32,7 @@ interface ComposeService {
 }
 
 /** Long-running services; the others run once at start-up. */
-const longRunning = ['nginx', 'api', 'worker', 'redis', 'minio', 'jaeger'];
+const longRunning = ['nginx', 'api', 'worker', 'redis', 'minio', 'jaeger', 'prometheus'];
 const oneShot = ['minio-buckets', 'corpus-import'];
 const appServices = ['api', 'worker', 'corpus-import'];
 
@@ -83,6 +83,22 @@ describe('docker-compose.yml', () => {
       expect(services[name]?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
     }
     expect(publishedPorts('jaeger')).toContain(16686);
+  });
+
+  it('scrapes every API and worker replica', async () => {
+    const config = parse(await readFile('infra/prometheus/prometheus.yml', 'utf8')) as {
+      scrape_configs: Array<{ dns_sd_configs: Array<{ names: string[]; port: number }> }>;
+    };
+    const targets = config.scrape_configs.flatMap((job) =>
+      job.dns_sd_configs.map((sd) => `${sd.names.join(',')}:${sd.port}`),
+    );
+    const mounted = services.prometheus?.volumes?.some((volume) =>
+      volume.startsWith('./infra/prometheus/prometheus.yml:'),
+    );
+
+    expect(targets).toContain(`api:${services.api?.environment?.API_PORT}`);
+    expect(targets).toContain(`worker:${services.worker?.environment?.METRICS_PORT}`);
+    expect(mounted).toBe(true);
   });
 
   it('publishes ports on loopback only', () => {

@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+
+import { describe, expect, it } from 'vitest';
+
+const scripts = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  .scripts as Record<string, string>;
+
+/** What every long-running process must load first, so the ESM loader hook is in place. */
+const telemetryPreload = 'node --import tsx --import ./runtime/telemetry/register.ts ';
+
+describe('process scripts', () => {
+  it.each(['api', 'worker', 'local'])('%s preloads telemetry', (name) => {
+    expect(scripts[name]?.startsWith(telemetryPreload)).toBe(true);
+  });
+
+  it('start runs the local script', () => {
+    const start = readFileSync(new URL('./start.mjs', import.meta.url), 'utf8');
+
+    expect(scripts.start).toBe('node scripts/start.mjs');
+    expect(start).toContain('scripts.local');
+  });
+});
