@@ -1,4 +1,7 @@
-/** The `expire-export` job: deletes an export's zip once the artifact retention has passed. */
+/**
+ * The `expire-export` job: deletes an export's zip once the artifact retention has passed. The
+ * record says `expired` from then on, until the record itself expires.
+ */
 import { type } from 'arktype';
 
 import { defineJob } from '../runtime/contract/define.js';
@@ -22,7 +25,9 @@ export const expireExport = defineJob({
     await deps.store.delete(artifact.bucket, artifact.key);
     await deps.records.update(exportId, (current) => {
       const { downloadUrl: _url, artifact: _artifact, ...rest } = current;
-      return { ...rest, updatedAt: new Date(deps.clock.now()).toISOString() };
+      // A cancelled export whose zip finished anyway keeps saying cancelled.
+      const status = current.status === 'completed' ? 'expired' : current.status;
+      return { ...rest, status, updatedAt: new Date(deps.clock.now()).toISOString() };
     });
   },
 });

@@ -1,8 +1,10 @@
 /** Every function file's definition, for the hosts to mount. */
 import type { AnyHttpFunction, AnyJobFunction } from '../runtime/contract/define.js';
 import { buildExport } from './build-export.js';
+import { cancelExport } from './cancel-export.js';
 import { checkDownload } from './check-download.js';
 import { createExport } from './create-export.js';
+import { downloadExport } from './download-export.js';
 import { expireExport } from './expire-export.js';
 import { followExport } from './follow-export.js';
 import { followExports } from './follow-exports.js';
@@ -20,6 +22,8 @@ export const httpFunctions: readonly AnyHttpFunction[] = [
   health,
   createExport,
   getExport,
+  cancelExport,
+  downloadExport,
   followExport,
   followExports,
   retryExport,

@@ -46,6 +46,15 @@ export class BullJobQueue implements JobQueue {
     }
   }
 
+  async remove(jobId: string): Promise<boolean> {
+    try {
+      // BullMQ refuses to remove a job whose lock a worker holds, and returns 0.
+      return (await this.queue.remove(jobId)) === 1;
+    } catch (error) {
+      throw new BackendUnavailableError('queue', `Could not remove job ${jobId}`, { cause: error });
+    }
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
   }

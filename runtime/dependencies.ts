@@ -9,8 +9,10 @@ import { BullMQOtel } from 'bullmq-otel';
 import { Redis, type RedisOptions } from 'ioredis';
 
 import type { BuildExportDeps } from '../functions/build-export.js';
+import type { CancelExportDeps } from '../functions/cancel-export.js';
 import type { CheckDownloadDeps } from '../functions/check-download.js';
 import type { CreateExportDeps } from '../functions/create-export.js';
+import type { DownloadExportDeps } from '../functions/download-export.js';
 import type { ExpireExportDeps } from '../functions/expire-export.js';
 import type { FollowExportDeps } from '../functions/follow-export.js';
 import type { FollowExportsDeps } from '../functions/follow-exports.js';
@@ -43,7 +45,9 @@ export type ServiceDeps = CreateExportDeps &
   StartDownloadDeps &
   ListFilesDeps &
   ListExportsDeps &
-  FollowExportsDeps;
+  FollowExportsDeps &
+  CancelExportDeps &
+  DownloadExportDeps;
 
 /** The dependencies and the connections behind them. */
 export interface Services {

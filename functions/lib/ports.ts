@@ -15,7 +15,8 @@ export interface JobRecords {
 
   /**
    * Applies `change` to the current record and stores the result with `version + 1`, then
-   * publishes the new snapshot to subscribers. Retries on a concurrent write.
+   * publishes it to subscribers. Retries on a concurrent write. A `change` that returns the
+   * record it was given writes nothing.
    */
   update(jobId: string, change: (current: ExportRecord) => ExportRecord): Promise<ExportRecord>;
 
@@ -42,6 +43,9 @@ export interface EnqueueOptions {
 /** The queue that carries jobs to job functions. */
 export interface JobQueue {
   enqueue(jobName: string, data: unknown, options: EnqueueOptions): Promise<void>;
+
+  /** Removes a job that no worker has started; returns false when it is running or gone. */
+  remove(jobId: string): Promise<boolean>;
 }
 
 /** What a HEAD request learns about an object. */
@@ -71,7 +75,8 @@ export interface UploadOptions {
   /** Parts uploaded at once; with `partSizeBytes` it bounds the memory held in flight. */
   partsInFlight: number;
   signal: AbortSignal;
-  onPartUploaded?: (partNumber: number) => void;
+  /** Called once S3 has assigned the multipart upload its id. */
+  onUploadStarted?: (uploadId: string) => Promise<void>;
 }
 
 /** The S3-compatible store, in the few calls the functions need. */
@@ -93,6 +98,9 @@ export interface ObjectStore {
     prefix: string,
     options: { startAfter?: string; limit: number },
   ): Promise<ObjectPage>;
+
+  /** Aborts a multipart upload, such as one left behind by a killed worker. */
+  abortUpload(bucket: string, key: string, uploadId: string): Promise<void>;
 
   /** Throws when the bucket is unreachable, missing or forbidden. */
   checkBucket(bucket: string): Promise<void>;

@@ -1,9 +1,21 @@
 /** The export record kept in Redis, and the snapshot that clients see of it. */
 import { anonymousOwner } from '../../runtime/contract/define.js';
 
-export type ExportStatus = 'queued' | 'processing' | 'completed' | 'failed';
+export type ExportStatus =
+  | 'queued'
+  | 'processing'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'expired';
 
-export const terminalStatuses: ReadonlySet<ExportStatus> = new Set(['completed', 'failed']);
+/** Statuses after which nothing more happens to an export but its record's expiry. */
+export const terminalStatuses: ReadonlySet<ExportStatus> = new Set([
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+]);
 
 /** Files and bytes done; `percent` is source bytes read over the sum of source sizes. */
 export interface ExportProgress {
@@ -44,6 +56,8 @@ export interface ExportRecord {
   /** Why the last attempt failed while another one is still to come. */
   lastError?: { code: string; message: string } | undefined;
   artifact?: ExportArtifact;
+  /** The multipart upload of the running attempt, so a later attempt can abort it. */
+  upload?: { bucket: string; key: string; uploadId: string } | undefined;
 }
 
 /** What `GET /v1/export/:id` and the SSE frames carry. */
@@ -91,7 +105,7 @@ export function newRecord(
 
 /** Returns the client's view of `record`, without bucket names, keys or the id list. */
 export function toSnapshot(record: ExportRecord): ExportSnapshot {
-  const { fileIds: _fileIds, artifact, owner: _owner, ...visible } = record;
+  const { fileIds: _fileIds, artifact, owner: _owner, upload: _upload, ...visible } = record;
 
   if (record.status !== 'completed' || !artifact) return visible;
 

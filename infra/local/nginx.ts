@@ -15,6 +15,8 @@ const execFileAsync = promisify(execFile);
 
 const host = '127.0.0.1';
 const templateDir = fileURLToPath(new URL('../../nginx/', import.meta.url));
+/** The web page's files, which nginx serves at /app/ as they are. */
+const defaultWebRoot = fileURLToPath(new URL('../../web', import.meta.url));
 const startTimeoutMs = 10_000;
 const stopTimeoutMs = 10_000;
 const outputTailLength = 4_096;
@@ -52,6 +54,11 @@ export interface NginxOptions {
   tls?: TlsFiles & { port?: number };
   /** Path of the binary; from `ensureNginx` when unset. */
   binary?: string;
+  /**
+   * Folder of the web page served at /app/; the repository's `web/` when unset. nginx's
+   * workers run as `nobody` under root, so it and every folder above it must be readable.
+   */
+  webRoot?: string;
 }
 
 /** An nginx started by `startNginx`. */
@@ -260,6 +267,7 @@ async function writeConfig(dir: string, options: NginxOptions, ports: Ports): Pr
     NGINX_HTTP_LISTEN: `${host}:${ports.http}`,
     NGINX_API_UPSTREAM: options.apiUpstream,
     NGINX_CLIENT_MAX_BODY_SIZE: String(options.maxBodyBytes),
+    NGINX_WEB_ROOT: path.resolve(options.webRoot ?? defaultWebRoot),
   };
   const files = ['nginx.conf', 'api-proxy.conf'];
 

@@ -93,7 +93,11 @@ export class RedisJobRecords implements JobRecords {
         throw new PermanentJobError('record_missing', `Export ${jobId} has no record any more`);
       }
 
-      const next = { ...change(current), version: current.version + 1 };
+      const changed = change(current);
+      // Returning the record itself means "no change", so nothing is written or published.
+      if (changed === current) return current;
+
+      const next = { ...changed, version: current.version + 1 };
       if (await this.write(jobId, current.version, next)) return next;
     }
 

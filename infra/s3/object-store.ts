@@ -2,6 +2,7 @@
 import type { Readable } from 'node:stream';
 
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -56,6 +57,7 @@ export class S3ObjectStore implements ObjectStore {
     });
     const abort = () => void upload.abort();
     options.signal.addEventListener('abort', abort, { once: true });
+    const reportUploadId = watchUploadId(upload, options.onUploadStarted);
 
     // One parent span keeps the calls of the upload together: a multipart upload's create, part
     // and complete calls, or the single PutObject that lib-storage sends for a small body.
@@ -64,6 +66,7 @@ export class S3ObjectStore implements ObjectStore {
       span.setAttributes({ 'aws.s3.bucket': bucket, 'aws.s3.key': key });
       try {
         await upload.done();
+        await reportUploadId.settled();
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR });
         asStorageError(`multipart upload to ${bucket}/${key}`, error);
@@ -72,6 +75,17 @@ export class S3ObjectStore implements ObjectStore {
         span.end();
       }
     });
+  }
+
+  async abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    const command = new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId });
+    try {
+      await this.client.send(command);
+    } catch (error) {
+      // Already completed or aborted: nothing is left to clean up.
+      if ((error as Error).name === 'NoSuchUpload') return;
+      asStorageError(`abort of upload ${uploadId} to ${bucket}/${key}`, error);
+    }
   }
 
   async delete(bucket: string, key: string): Promise<void> {
@@ -117,6 +131,26 @@ export class S3ObjectStore implements ObjectStore {
       asStorageError(`HEAD bucket ${bucket}`, error);
     }
   }
+}
+
+/**
+ * Reports the multipart upload id once lib-storage has one. lib-storage emits no event for
+ * the id itself, so it is read from `upload.uploadId` at each part's progress event. A body
+ * small enough for one PutObject never gets an id.
+ */
+function watchUploadId(upload: Upload, onUploadStarted?: (uploadId: string) => Promise<void>) {
+  let reported: Promise<void> = Promise.resolve();
+  let done = false;
+
+  upload.on('httpUploadProgress', () => {
+    const uploadId = upload.uploadId;
+    if (done || !uploadId || !onUploadStarted) return;
+
+    done = true;
+    reported = onUploadStarted(uploadId);
+  });
+
+  return { settled: () => reported };
 }
 
 function isNotFound(error: unknown): boolean {

@@ -43,7 +43,7 @@ export interface HttpContext extends BaseContext {
   owner: string;
 }
 
-/** A plain JSON response. */
+/** A JSON response, or an empty one (such as a redirect) when `body` is undefined. */
 export interface HttpResult {
   status: number;
   body: unknown;

@@ -16,6 +16,8 @@ const statusOrder: Record<ExportStatus, number> = {
   processing: 1,
   completed: 2,
   failed: 2,
+  cancelled: 2,
+  expired: 3,
 };
 const pollIntervalMs = 20;
 const pollTimeoutMs = 30_000;

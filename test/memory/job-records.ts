@@ -39,7 +39,11 @@ export class MemoryJobRecords implements JobRecords, JobEvents {
       throw new PermanentJobError('record_missing', `Export ${jobId} has no record any more`);
     }
 
-    const next = copy({ ...change(copy(current)), version: current.version + 1 });
+    const given = copy(current);
+    const changed = change(given);
+    if (changed === given) return copy(current);
+
+    const next = copy({ ...changed, version: current.version + 1 });
     this.store(next);
     for (const follower of this.followers.get(jobId) ?? []) {
       follower.pending.push(copy(next));

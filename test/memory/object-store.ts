@@ -116,6 +116,13 @@ export class MemoryObjectStore implements ObjectStore {
     this.bucket(bucket).delete(key);
   }
 
+  /** Upload ids passed to `abortUpload`, in call order. */
+  readonly abortedUploads: string[] = [];
+
+  async abortUpload(_bucket: string, _key: string, uploadId: string): Promise<void> {
+    this.abortedUploads.push(uploadId);
+  }
+
   async checkBucket(bucket: string): Promise<void> {
     this.bucket(bucket);
   }

@@ -66,6 +66,8 @@ async function invoke(c: Context<HostEnv>, fn: AnyHttpFunction, options: HttpHos
 
   try {
     const result = await fn.handler(input, options.deps, context);
+    if (result.body === undefined) return c.body(null, result.status as 200, result.headers);
+
     return c.json(result.body as object, result.status as 200, result.headers);
   } finally {
     controller.abort();
