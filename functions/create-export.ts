@@ -1,17 +1,29 @@
-/** POST /v1/export: records a queued export and enqueues its zip build. */
+/**
+ * POST /v1/export: records a queued export and enqueues its zip build. A request for the same
+ * files as a running export of the same owner joins it unless `join` is false, and an
+ * `Idempotency-Key` makes a retried request return the first answer.
+ */
 import { type } from 'arktype';
 
-import { defineHttp } from '../runtime/contract/define.js';
+import { defineHttp, type HttpResult } from '../runtime/contract/define.js';
+import { findRunningTwin, fingerprintOf, runOnce } from './lib/claims.js';
+import type { ClaimStore } from './lib/ports.js';
 import { exportPaths, fileIdList } from './lib/schemas.js';
+import type { ExportRecord } from './lib/snapshot.js';
 import { startExport, type StartExportDeps } from './lib/start-export.js';
 
-export type CreateExportDeps = StartExportDeps;
+export interface CreateExportDeps extends StartExportDeps {
+  claims: ClaimStore;
+  retention: { recordSeconds: number };
+}
 
 const input = type({
   body: {
     '+': 'reject',
     file_ids: fileIdList,
+    'join?': 'boolean',
   },
+  headers: { 'idempotency-key?': /^[\x21-\x7e]{1,200}$/ },
 });
 
 export const createExport = defineHttp({
@@ -20,20 +32,50 @@ export const createExport = defineHttp({
   paths: ['/v1/export'],
   input,
   rateLimit: 'create',
-  async handler({ body }, deps: CreateExportDeps, context) {
-    const record = await startExport(body.file_ids, deps, context);
-    const paths = exportPaths(record.jobId);
+  async handler({ body, headers }, deps: CreateExportDeps, context) {
+    const fileIds = [...new Set(body.file_ids)];
+    const join = body.join ?? true;
+    const key = headers['idempotency-key'];
 
-    return {
-      status: 202,
-      headers: { Location: paths.status },
-      body: {
-        jobId: record.jobId,
-        status: record.status,
-        totalFileIds: record.fileIds.length,
-        statusUrl: paths.status,
-        progressUrl: paths.progress,
+    const { response, replayed } = await runOnce(
+      deps.claims,
+      context,
+      key,
+      fingerprintOf({ fileIds, join }),
+      async () => {
+        const newId = deps.newId();
+        const slot = {
+          owner: context.owner,
+          fingerprint: fingerprintOf([...fileIds].sort((a, b) => a - b)),
+          newId,
+          ttlSeconds: deps.retention.recordSeconds,
+        };
+        const twin = join ? await findRunningTwin(deps.claims, deps.records, slot) : null;
+        if (twin) return accepted(twin, true);
+
+        return accepted(await startExport(fileIds, deps, context, newId), false);
       },
-    };
+    );
+
+    return replayed
+      ? { ...response, headers: { ...response.headers, 'Idempotent-Replayed': 'true' } }
+      : response;
   },
 });
+
+function accepted(record: ExportRecord, joined: boolean): HttpResult & { headers: object } {
+  const paths = exportPaths(record.jobId);
+
+  return {
+    status: 202,
+    headers: { Location: paths.status },
+    body: {
+      jobId: record.jobId,
+      status: record.status,
+      totalFileIds: record.fileIds.length,
+      statusUrl: paths.status,
+      progressUrl: paths.progress,
+      ...(joined ? { joined: true } : {}),
+    },
+  };
+}

@@ -23,6 +23,7 @@ import type { ListExportsDeps } from '../functions/list-exports.js';
 import type { ListFilesDeps } from '../functions/list-files.js';
 import type { StartDownloadDeps } from '../functions/start-download.js';
 import { BullJobQueue } from '../infra/bullmq-queue.js';
+import { RedisClaimStore } from '../infra/redis/claim-store.js';
 import { logConnectionState } from '../infra/redis/connection-log.js';
 import { RedisJobEvents } from '../infra/redis/job-events.js';
 import { RedisJobRecords } from '../infra/redis/job-records.js';
@@ -100,6 +101,8 @@ export function createServices(
     redis: { ping: async () => void (await redis.ping()) },
     buckets: { source: config.sourceBucket, export: config.exportBucket },
     jobs: { attempts: config.jobs.attempts },
+    claims: new RedisClaimStore(redis, config.redisPrefix),
+    retention: { recordSeconds: config.recordRetentionSeconds },
     legacy: { startWaitMs: config.api.downloadStartWaitMs },
     settings: {
       sourceBucket: config.sourceBucket,

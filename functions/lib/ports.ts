@@ -118,6 +118,17 @@ export interface SignDownloadOptions {
   fileName: string;
 }
 
+/** Short-lived claims in a store shared by every API process, such as idempotency keys. */
+export interface ClaimStore {
+  /** Stores `value` under `key` unless it exists; returns null when stored, else the holder. */
+  claim(key: string, value: string, ttlSeconds: number): Promise<string | null>;
+
+  /** Stores `value` under `key`, replacing what is there. */
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+
+  release(key: string): Promise<void>;
+}
+
 /** A clock and id source, injected so tests control time and ids. */
 export interface Clock {
   now(): number;

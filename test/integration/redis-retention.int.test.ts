@@ -122,11 +122,19 @@ describe('Redis after the zip expires', () => {
     await expect(service.s3Client.send(command)).rejects.toMatchObject({ name: 'NotFound' });
   });
 
-  it('keeps the record without a link', async () => {
+  it('marks the record expired', async () => {
     const snapshot = await getSnapshot(service.url, `/v1/export/${exportId}`);
 
-    expect(snapshot.status).toBe('completed');
+    expect(snapshot.status).toBe('expired');
     expect(snapshot.downloadUrl).toBeUndefined();
+  });
+
+  it('answers 410 for the download', async () => {
+    const response = await fetch(`${service.url}/v1/export/${exportId}/download`, {
+      redirect: 'manual',
+    });
+
+    expect(response.status).toBe(410);
   });
 
   it('leaves no job keys', async () => {

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisProbe } from '../../functions/lib/ports.js';
 import { loadConfig } from '../../runtime/config.js';
 import type { ServiceDeps } from '../../runtime/dependencies.js';
+import { MemoryClaimStore } from './claim-store.js';
 import { ManualClock } from './clock.js';
 import { MemoryJobQueue } from './job-queue.js';
 import { MemoryJobRecords } from './job-records.js';
@@ -19,6 +20,7 @@ export interface MemoryDeps extends ServiceDeps {
   signer: MemoryUrlSigner;
   clock: ManualClock;
   redis: RedisProbe;
+  claims: MemoryClaimStore;
 }
 
 /**
@@ -40,6 +42,8 @@ export function memoryDeps(): MemoryDeps {
     redis: { ping: async () => undefined },
     buckets: { source: config.sourceBucket, export: config.exportBucket },
     jobs: { attempts: config.jobs.attempts },
+    claims: new MemoryClaimStore(),
+    retention: { recordSeconds: config.recordRetentionSeconds },
     legacy: { startWaitMs: config.api.downloadStartWaitMs },
     settings: {
       sourceBucket: config.sourceBucket,
