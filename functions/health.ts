@@ -10,7 +10,7 @@ export interface HealthDeps {
   buckets: { source: string; export: string };
 }
 
-type CheckResult = 'ok' | 'error';
+type CheckResult = { state: 'ok' } | { state: 'error'; reason: string };
 
 export const health = defineHttp({
   name: 'health',
@@ -19,18 +19,28 @@ export const health = defineHttp({
   input: type({}),
   // Load balancers and container healthchecks poll it; they must never be rate-limited.
   rateLimit: 'none',
-  async handler(_input, deps: HealthDeps) {
+  async handler(_input, deps: HealthDeps, context) {
     const [redis, source, exports] = await Promise.all([
       check(() => deps.redis.ping()),
       check(() => deps.store.checkBucket(deps.buckets.source)),
       check(() => deps.store.checkBucket(deps.buckets.export)),
     ]);
-    const storage: CheckResult = source === 'ok' && exports === 'ok' ? 'ok' : 'error';
-    const healthy = redis === 'ok' && storage === 'ok';
+    const storage = source.state === 'error' ? source : exports;
+    const healthy = redis.state === 'ok' && storage.state === 'ok';
+    const reasons = {
+      ...(redis.state === 'error' ? { redis: redis.reason } : {}),
+      ...(storage.state === 'error' ? { storage: storage.reason } : {}),
+    };
+    if (!healthy) context.logger.warn({ reasons }, 'Health check failed');
 
     return {
       status: healthy ? 200 : 503,
-      body: { status: healthy ? 'healthy' : 'unhealthy', checks: { redis, storage } },
+      headers: healthy ? {} : ({ 'Retry-After': '5' } as Record<string, string>),
+      body: {
+        status: healthy ? 'healthy' : 'unhealthy',
+        checks: { redis: redis.state, storage: storage.state },
+        ...(healthy ? {} : { reasons }),
+      },
     };
   },
 });
@@ -38,8 +48,8 @@ export const health = defineHttp({
 async function check(probe: () => Promise<void>): Promise<CheckResult> {
   try {
     await probe();
-    return 'ok';
-  } catch {
-    return 'error';
+    return { state: 'ok' };
+  } catch (error) {
+    return { state: 'error', reason: error instanceof Error ? error.message : String(error) };
   }
 }

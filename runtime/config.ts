@@ -31,6 +31,9 @@ const environment = type({
   'JOB_ATTEMPTS?': integer(1, 20),
   'JOB_BACKOFF_MS?': integer(0, 3_600_000),
   'WORKER_CONCURRENCY?': integer(1, 1_000),
+  'JOB_LOCK_MS?': integer(1_000, 600_000),
+  'WORKER_SHUTDOWN_TIMEOUT_MS?': integer(0, 3_600_000),
+  'API_SHUTDOWN_TIMEOUT_MS?': integer(0, 600_000),
   // Two parts of S3's smallest size, 5 MiB, is the least a streaming upload can work with.
   'UPLOAD_MEMORY_BUDGET_MIB?': integer(10, 65_536),
   // SigV4 presigned URLs live at most 7 days.
@@ -67,6 +70,8 @@ export interface Config {
     sseHeartbeatMs: number;
     /** How long `POST /v1/download/start` waits for its export before it answers 202. */
     downloadStartWaitMs: number;
+    /** How long a stopping API waits for open requests before it closes them. */
+    shutdownTimeoutMs: number;
     /** Addresses and CIDR ranges whose X-Forwarded-For is believed. */
     trustedProxies: string[];
     /** Requests per client and window, for creating exports and for reading them. */
@@ -80,7 +85,15 @@ export interface Config {
   /** The source object key of a file id; `{file_id}` is replaced by the id. */
   sourceKeyTemplate: string;
   exportBucket: string;
-  jobs: { attempts: number; backoffMs: number; concurrency: number };
+  jobs: {
+    attempts: number;
+    backoffMs: number;
+    concurrency: number;
+    /** A crashed worker's job is taken by another after this long. */
+    lockMs: number;
+    /** How long a stopping worker lets its jobs run before it hands them back. */
+    shutdownTimeoutMs: number;
+  };
   uploadMemoryBudgetBytes: number;
   downloadUrlTtlSeconds: number;
   recordRetentionSeconds: number;
@@ -140,6 +153,7 @@ function buildConfig(settings: typeof environment.infer): Config {
       maxBodyBytes: settings.MAX_BODY_BYTES ?? 64 * 1024,
       sseHeartbeatMs: settings.SSE_HEARTBEAT_MS ?? 15_000,
       downloadStartWaitMs: settings.DOWNLOAD_START_WAIT_MS ?? 5_000,
+      shutdownTimeoutMs: settings.API_SHUTDOWN_TIMEOUT_MS ?? 10_000,
       trustedProxies: (settings.TRUSTED_PROXIES ?? '127.0.0.1,::1')
         .split(',')
         .map((entry) => entry.trim())
@@ -167,6 +181,8 @@ function buildConfig(settings: typeof environment.infer): Config {
       attempts: settings.JOB_ATTEMPTS ?? 3,
       backoffMs: settings.JOB_BACKOFF_MS ?? 2_000,
       concurrency: settings.WORKER_CONCURRENCY ?? 2,
+      lockMs: settings.JOB_LOCK_MS ?? 30_000,
+      shutdownTimeoutMs: settings.WORKER_SHUTDOWN_TIMEOUT_MS ?? 25_000,
     },
     uploadMemoryBudgetBytes: (settings.UPLOAD_MEMORY_BUDGET_MIB ?? 64) * 1024 * 1024,
     downloadUrlTtlSeconds: settings.DOWNLOAD_URL_TTL_SECONDS ?? 3_600,

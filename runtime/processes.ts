@@ -22,6 +22,7 @@ export async function startApi(
   services: Services,
   logger: Logger,
 ): Promise<Running & { url: string }> {
+  const shutdown = new AbortController();
   const app = createHttpApp(httpFunctions, {
     deps: services.deps,
     logger,
@@ -30,6 +31,7 @@ export async function startApi(
     extraRoutes: [{ path: '/metrics', handler: metricsResponse }],
     rateLimiter: services.rateLimiter,
     trustedProxies: parseTrustedProxies(config.api.trustedProxies),
+    shutdown: shutdown.signal,
   });
 
   const server = await new Promise<ServerType>((resolve, reject) => {
@@ -39,7 +41,7 @@ export async function startApi(
     );
     started.once('error', reject);
   });
-  // Longer than nginx's upstream keepalive (4 s), so Node never closes a socket that nginx is
+  // Longer than nginx's upstream keepalive (60 s), so Node never closes a socket that nginx is
   // about to reuse, which would cost that request a 502.
   (server as { keepAliveTimeout?: number }).keepAliveTimeout = 65_000;
   const address = server.address();
@@ -47,15 +49,36 @@ export async function startApi(
   const url = `http://${config.api.host}:${port}`;
   logger.info({ url }, 'API listening');
 
-  return {
-    url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Open SSE streams would hold close() for ever; they reconnect to another process.
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
+  return { url, close: () => stopServer(server, shutdown, config.api.shutdownTimeoutMs, logger) };
+}
+
+/**
+ * Stops accepting connections, tells SSE clients to reconnect, lets open requests finish, and
+ * closes whatever is still open when the deadline passes.
+ */
+async function stopServer(
+  server: ServerType,
+  shutdown: AbortController,
+  deadlineMs: number,
+  logger: Logger,
+): Promise<void> {
+  const http = server as ServerType & {
+    closeIdleConnections?: () => void;
+    closeAllConnections?: () => void;
   };
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  shutdown.abort();
+  http.closeIdleConnections?.();
+
+  const timer = setTimeout(() => {
+    logger.warn({ deadlineMs }, 'Shutdown deadline passed; closing open connections');
+    http.closeAllConnections?.();
+  }, deadlineMs);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Starts one BullMQ worker per queue with the configured concurrency. */
@@ -66,6 +89,7 @@ export function startWorker(config: Readonly<Config>, services: Services, logger
     connection: services.workerConnection(),
     prefix: `${config.redisPrefix}:bull`,
     concurrency: config.jobs.concurrency,
+    lockDurationMs: config.jobs.lockMs,
     telemetry: services.queueTelemetry,
   });
 }

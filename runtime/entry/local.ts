@@ -44,7 +44,12 @@ const corpus = await importCorpus({
 const services = createServices(local, redisUrl, logger);
 const api = await startApi(local, services, logger);
 const worker = startWorker(local, services, logger);
-stops.unshift(() => services.close(), () => worker.close(), () => api.close());
+// Stopped first to last: no new requests, then no new jobs, then the connections they used.
+stops.unshift(
+  () => api.close(),
+  () => worker.close(local.jobs.shutdownTimeoutMs),
+  () => services.close(),
+);
 
 await writeStackFile(stackDir, {
   apiUrl: proxy.url,

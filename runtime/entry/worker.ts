@@ -12,6 +12,6 @@ const metrics = await startWorkerMetrics(config, worker, logger);
 
 stopOnSignals(logger, async () => {
   await metrics.close();
-  await worker.close();
+  await worker.close(config.jobs.shutdownTimeoutMs);
   await services.close();
 });

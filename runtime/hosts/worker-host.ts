@@ -3,13 +3,10 @@
  * job data, builds the job context, and maps failures onto BullMQ through the one retry
  * mapping. It is the only place that logs a job's failures.
  */
-import { trace } from '@opentelemetry/api';
-import { type } from 'arktype';
-import { type ConnectionOptions, type Job, type Telemetry, UnrecoverableError, Worker } from 'bullmq';
+import { type ConnectionOptions, type Job, type Telemetry, Worker } from 'bullmq';
 
-import type { AnyJobFunction, JobContext, Logger } from '../contract/define.js';
-import { toRetryDecision } from '../error-mapping.js';
-import { activeTelemetry, instruments } from '../telemetry/instruments.js';
+import type { AnyJobFunction, Logger } from '../contract/define.js';
+import { runJob } from './run-job.js';
 
 /** What the host needs besides the functions. */
 export interface WorkerHostOptions {
@@ -21,13 +18,19 @@ export interface WorkerHostOptions {
   concurrency: number;
   /** Continues the producer's trace in each run; BullMQ records no spans without it. */
   telemetry?: Telemetry;
+  /** How long a job lost by a crashed worker stays locked before another worker takes it. */
+  lockDurationMs: number;
 }
 
 /** The running workers. */
 export interface WorkerHost {
   workers: Worker[];
-  /** Stops taking jobs and waits for the running ones to end. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs and waits up to `deadlineMs` for the running ones to end. Runs still
+   * going then are stopped through their abort signal and handed back to the queue, so
+   * another worker starts them again without using up an attempt.
+   */
+  close(deadlineMs: number): Promise<void>;
 }
 
 /** Starts one worker per queue named by `functions`. */
@@ -42,11 +45,17 @@ export function startWorkerHost(
     byQueue.set(fn.queue, jobs);
   }
 
+  // Aborted when the deadline of a shutdown passes; every run's signal follows it.
+  const shutdown = new AbortController();
   const workers = [...byQueue].map(([queue, jobs]) => {
-    const worker = new Worker(queue, (job, _token, signal) => runJob(jobs, job, signal, options), {
+    const processor = (job: Job, token?: string, signal?: AbortSignal) =>
+      runJob({ jobs, job, token, signal, shutdown: shutdown.signal, options });
+    const worker = new Worker(queue, processor, {
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.lockDurationMs,
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     });
     worker.on('error', (error) => options.logger.error({ err: error, queue }, 'Worker error'));
@@ -62,75 +71,3 @@ export function startWorkerHost(
   };
 }
 
-async function runJob(
-  jobs: Map<string, AnyJobFunction>,
-  job: Job,
-  signal: AbortSignal | undefined,
-  options: WorkerHostOptions,
-): Promise<void> {
-  const fn = jobs.get(job.name);
-  const attempt = job.attemptsMade + 1;
-  const maxAttempts = job.opts.attempts ?? 1;
-  const logger = options.logger.child({ jobId: job.id, job: job.name, attempt });
-  if (!fn) {
-    logger.error({}, 'No function handles this job name');
-    throw new UnrecoverableError(`No function handles jobs named ${job.name}`);
-  }
-
-  const input = fn.input(job.data);
-  if (input instanceof type.errors) {
-    logger.error({ problems: input.summary }, 'Job data is invalid');
-    throw new UnrecoverableError(`Invalid job data: ${input.summary}`);
-  }
-
-  const context: JobContext = {
-    logger,
-    signal: signal ?? new AbortController().signal,
-    requestId: job.id ?? '',
-    jobId: job.id ?? '',
-    attempt,
-    maxAttempts,
-    telemetry: activeTelemetry(),
-  };
-  const startedAt = Date.now();
-  const metricAttributes = { job: job.name };
-  trace.getActiveSpan()?.setAttributes({ 'export.job_id': context.jobId, 'export.attempt': attempt });
-  instruments.jobs.add(1, { ...metricAttributes, outcome: 'started' });
-  instruments.queueWait.record(Math.max(0, startedAt - job.timestamp) / 1000, metricAttributes);
-  logger.info({ queueWaitMs: startedAt - job.timestamp }, 'Job started');
-
-  try {
-    await fn.handler(input, options.deps, context);
-    instruments.jobs.add(1, { ...metricAttributes, outcome: 'completed' });
-    logger.info({ durationMs: Date.now() - startedAt }, 'Job completed');
-  } catch (error) {
-    await reportFailure(fn, input, context, error, options.deps);
-  } finally {
-    instruments.jobDuration.record((Date.now() - startedAt) / 1000, metricAttributes);
-  }
-}
-
-/** Logs the failure once, lets the function record it, then tells BullMQ whether to retry. */
-async function reportFailure(
-  fn: AnyJobFunction,
-  input: unknown,
-  context: JobContext,
-  error: unknown,
-  deps: unknown,
-): Promise<never> {
-  const decision = toRetryDecision(error);
-  const final = !decision.retry || context.attempt >= context.maxAttempts;
-  const fields = { err: error, code: decision.code, final, maxAttempts: context.maxAttempts };
-  context.logger[final ? 'error' : 'warn'](fields, final ? 'Job failed' : 'Job attempt failed, will retry');
-  instruments.jobs.add(1, { job: fn.name, outcome: final ? 'failed' : 'retried' });
-  trace.getActiveSpan()?.setAttributes({ 'export.error_code': decision.code, 'export.final': final });
-
-  try {
-    await fn.onFailure?.(input, deps, context, { ...decision, final });
-  } catch (recordError) {
-    context.logger.error({ err: recordError }, 'Could not record the job failure');
-  }
-
-  if (!decision.retry) throw new UnrecoverableError(decision.message);
-  throw error;
-}

@@ -31,11 +31,11 @@ beforeAll(async () => {
   await service.putSource(fileId, randomBytes(200_000));
 });
 
-afterEach(() => {
+function releaseReads(): void {
   readGate?.release();
   readGate?.restore();
   readGate = undefined;
-});
+}
 
 afterAll(async () => {
   redis?.disconnect();
@@ -52,8 +52,10 @@ describe('open streams', () => {
     );
   });
 
+  // The export stays held for the whole block, so its job's watcher counts in every test.
   afterAll(() => {
     for (const stream of streams) stream.abort();
+    releaseReads();
   });
 
   it('have one follower each', () => {
@@ -91,6 +93,8 @@ describe('open streams', () => {
 });
 
 describe('follower clean-up', () => {
+  afterEach(releaseReads);
+
   it('follows an abort before the first frame', async () => {
     const { current, progressUrl } = await startHeldExport();
     const controller = new AbortController();

@@ -14,11 +14,13 @@ export interface CreatedExport {
 export async function createExport(
   baseUrl: string,
   fileIds: number[],
+  options: { join?: boolean } = {},
 ): Promise<{ response: Response; body: CreatedExport }> {
+  // Tests expect a new export per call, so joining a running twin is off unless asked for.
   const response = await fetch(`${baseUrl}/v1/export`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ file_ids: fileIds }),
+    body: JSON.stringify({ file_ids: fileIds, join: options.join ?? false }),
   });
   const text = await response.text();
   if (response.status !== 202) {

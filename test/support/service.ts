@@ -66,7 +66,7 @@ export async function startService(options: StartServiceOptions = {}): Promise<R
   let worker: WorkerHost | undefined;
 
   const stop = async () => {
-    await worker?.close();
+    await worker?.close(config.jobs.shutdownTimeoutMs);
     await api?.close();
     await services.close();
     s3Client.destroy();

@@ -32,6 +32,8 @@ export interface HttpHostOptions {
   rateLimiter?: RateLimiter;
   /** Peers whose X-Forwarded-For is believed; unset trusts none. */
   trustedProxies?: BlockList;
+  /** Aborted when the process starts stopping: SSE clients are told to reconnect. */
+  shutdown?: AbortSignal;
 }
 
 type Env = HostEnv;

@@ -61,7 +61,12 @@ async function invoke(c: Context<HostEnv>, fn: AnyHttpFunction, options: HttpHos
     const frames = fn.handler(input, options.deps, context);
     const onError = (error: unknown) =>
       context.logger.error({ err: error }, 'SSE stream failed after it started');
-    return respondWithSse(c, frames, { heartbeatMs: options.sseHeartbeatMs, controller, onError });
+    return respondWithSse(c, frames, {
+      heartbeatMs: options.sseHeartbeatMs,
+      controller,
+      onError,
+      ...(options.shutdown ? { shutdown: options.shutdown } : {}),
+    });
   }
 
   try {

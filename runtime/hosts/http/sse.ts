@@ -13,6 +13,8 @@ export interface SseOptions {
   heartbeatMs: number;
   /** Aborted by the host when the client goes away; aborting it ends the function's loop. */
   controller: AbortController;
+  /** Aborted when the process is stopping; the client is told to reconnect elsewhere. */
+  shutdown?: AbortSignal;
   onError: (error: unknown) => void;
 }
 
@@ -45,6 +47,8 @@ export async function respondWithSse(
     const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n'), options.heartbeatMs);
     stream.onAbort(() => options.controller.abort());
     instruments.sseConnections.add(1);
+    const onShutdown = () => void tellToReconnect(stream, options.controller);
+    options.shutdown?.addEventListener('abort', onShutdown, { once: true });
 
     try {
       await stream.writeSSE(toMessage(first.value));
@@ -56,6 +60,7 @@ export async function respondWithSse(
       options.onError(error);
     } finally {
       instruments.sseConnections.add(-1);
+      options.shutdown?.removeEventListener('abort', onShutdown);
       clearInterval(heartbeat);
       options.controller.abort();
       await frames.return(undefined);
@@ -67,6 +72,24 @@ export async function respondWithSse(
   c.header('Cache-Control', 'no-cache, no-transform');
 
   return c.res;
+}
+
+/** Milliseconds EventSource waits before it reconnects after a shutdown. */
+const reconnectDelayMs = 1_000;
+
+/**
+ * Sends a `reconnect` event with a short retry delay, then ends the stream. EventSource then
+ * reconnects on its own, through the proxy, to a process that is not stopping.
+ */
+async function tellToReconnect(
+  stream: { writeSSE(message: { event: string; data: string; retry: number }): Promise<void> },
+  controller: AbortController,
+) {
+  try {
+    await stream.writeSSE({ event: 'reconnect', data: '{}', retry: reconnectDelayMs });
+  } finally {
+    controller.abort();
+  }
 }
 
 function toMessage(frame: SseFrame) {
