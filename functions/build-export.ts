@@ -37,6 +37,8 @@ export interface BuildExportSettings {
   uploadMemoryBudgetBytes: number;
   downloadUrlTtlSeconds: number;
   artifactRetentionSeconds: number;
+  /** The most source bytes one export may pack. */
+  maxExportBytes: number;
 }
 
 type Input = typeof buildExportData.infer;
@@ -88,6 +90,13 @@ async function build(input: Input, deps: BuildExportDeps, context: JobContext) {
     progress: progressOf({ filesDone: 0, filesTotal: found.present.length, bytesDone: 0, bytesTotal: found.totalBytes }),
   }));
   if (found.present.length === 0) throw allMissing(input.fileIds.length);
+  if (found.totalBytes > deps.settings.maxExportBytes) {
+    throw new PermanentJobError(
+      'export_too_large',
+      `The files add up to ${found.totalBytes} bytes, over the limit of ` +
+        `${deps.settings.maxExportBytes} bytes per export (MAX_EXPORT_MIB)`,
+    );
+  }
 
   const key = `exports/${input.exportId}.zip`;
   const job = { exportId: input.exportId, requestedCount: input.fileIds.length, key, found };

@@ -7,13 +7,14 @@ import { type } from 'arktype';
 
 import { defineHttp, type HttpResult } from '../runtime/contract/define.js';
 import { findRunningTwin, fingerprintOf, runOnce } from './lib/claims.js';
-import type { ClaimStore } from './lib/ports.js';
+import type { ClaimStore, TokenIssuer } from './lib/ports.js';
 import { exportPaths, fileIdList } from './lib/schemas.js';
 import type { ExportRecord } from './lib/snapshot.js';
 import { startExport, type StartExportDeps } from './lib/start-export.js';
 
 export interface CreateExportDeps extends StartExportDeps {
   claims: ClaimStore;
+  tokens: TokenIssuer;
   retention: { recordSeconds: number };
 }
 
@@ -51,9 +52,12 @@ export const createExport = defineHttp({
           ttlSeconds: deps.retention.recordSeconds,
         };
         const twin = join ? await findRunningTwin(deps.claims, deps.records, slot) : null;
-        if (twin) return accepted(twin, true);
+        const record = twin ?? (await startExport(fileIds, deps, context, newId));
+        // The token lets a browser follow this one export without the API key.
+        const expiresAt = Date.parse(record.createdAt) + deps.retention.recordSeconds * 1000;
+        const readToken = deps.tokens.issue(context.owner, record.jobId, expiresAt);
 
-        return accepted(await startExport(fileIds, deps, context, newId), false);
+        return accepted(record, twin !== null, readToken);
       },
     );
 
@@ -63,7 +67,11 @@ export const createExport = defineHttp({
   },
 });
 
-function accepted(record: ExportRecord, joined: boolean): HttpResult & { headers: object } {
+function accepted(
+  record: ExportRecord,
+  joined: boolean,
+  readToken: string,
+): HttpResult & { headers: object } {
   const paths = exportPaths(record.jobId);
 
   return {
@@ -75,6 +83,7 @@ function accepted(record: ExportRecord, joined: boolean): HttpResult & { headers
       totalFileIds: record.fileIds.length,
       statusUrl: paths.status,
       progressUrl: paths.progress,
+      readToken,
       ...(joined ? { joined: true } : {}),
     },
   };

@@ -19,6 +19,7 @@ export const downloadExport = defineHttp({
   name: 'download-export',
   method: 'GET',
   paths: ['/v1/export/:id/download'],
+  access: 'read',
   input: type({ params: exportIdParams }),
   async handler({ params }, deps: DownloadExportDeps, context) {
     const record = await deps.records.get(params.id);

@@ -26,12 +26,13 @@ export const followExport = defineSse({
   name: 'follow-export',
   method: 'GET',
   paths: ['/v1/export/:id/progress', '/v1/download/subscribe/:id'],
+  access: 'read',
   input,
   async *handler({ params, headers }, deps: FollowExportDeps, context) {
     // Subscribing before the read means no change between the two is missed.
     const updates = await deps.events.subscribe(params.id, context.signal);
     const current = await deps.records.get(params.id);
-    if (!current) throw exportNotFound(params.id);
+    if (!current || current.owner !== context.owner) throw exportNotFound(params.id);
 
     // An id newer than any version was not sent by this export; such a client starts afresh.
     const lastEventId = headers['last-event-id'] ?? 0;

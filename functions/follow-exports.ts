@@ -31,6 +31,7 @@ export const followExports = defineSse({
   name: 'follow-exports',
   method: 'GET',
   paths: ['/v1/exports/progress'],
+  access: 'read',
   input: type({ query: { ids: uuidList } }),
   async *handler({ query }, deps: FollowExportsDeps, context) {
     const ids = [...new Set(query.ids.toLowerCase().split(','))];

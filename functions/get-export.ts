@@ -15,10 +15,11 @@ export const getExport = defineHttp({
   method: 'GET',
   // The second path is the older download API's, kept for its clients.
   paths: ['/v1/export/:id', '/v1/download/status/:id'],
+  access: 'read',
   input: type({ params: exportIdParams }),
-  async handler({ params }, deps: GetExportDeps) {
+  async handler({ params }, deps: GetExportDeps, context) {
     const record = await deps.records.get(params.id);
-    if (!record) throw exportNotFound(params.id);
+    if (!record || record.owner !== context.owner) throw exportNotFound(params.id);
 
     return { status: 200, body: toSnapshot(record) };
   },

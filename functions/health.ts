@@ -19,6 +19,7 @@ export const health = defineHttp({
   input: type({}),
   // Load balancers and container healthchecks poll it; they must never be rate-limited.
   rateLimit: 'none',
+  access: 'public',
   async handler(_input, deps: HealthDeps, context) {
     const [redis, source, exports] = await Promise.all([
       check(() => deps.redis.ping()),

@@ -10,6 +10,7 @@ export const hello = defineHttp({
   method: 'GET',
   paths: ['/'],
   input: type({}),
+  access: 'public',
   async handler() {
     return { status: 200, body: { message: 'Hello Hono!' } };
   },

@@ -12,6 +12,7 @@ import { getExport } from './get-export.js';
 import { health } from './health.js';
 import { hello } from './hello.js';
 import { initiateDownload } from './initiate-download.js';
+import { issueToken } from './issue-token.js';
 import { listExports } from './list-exports.js';
 import { listFiles } from './list-files.js';
 import { retryExport } from './retry-export.js';
@@ -27,6 +28,7 @@ export const httpFunctions: readonly AnyHttpFunction[] = [
   followExport,
   followExports,
   retryExport,
+  issueToken,
   listExports,
   listFiles,
   // The older download API, kept for its clients.

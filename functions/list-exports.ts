@@ -21,6 +21,7 @@ export const listExports = defineHttp({
   name: 'list-exports',
   method: 'GET',
   paths: ['/v1/exports'],
+  access: 'read',
   input,
   async handler({ query }, deps: ListExportsDeps, context) {
     const limit = query.limit ?? 20;

@@ -44,6 +44,13 @@ const environment = type({
   'SSE_HEARTBEAT_MS?': integer(1_000, 3_600_000),
   'DOWNLOAD_START_WAIT_MS?': integer(0, 30_000),
   'TRUSTED_PROXIES?': 'string',
+  'AUTH_ENABLED?': "'true' | 'false'",
+  // HMAC key of read tokens; every API process must have the same one.
+  'READ_TOKEN_SECRET?': 'string >= 32',
+  'READ_TOKEN_TTL_SECONDS?': integer(60, 7 * day),
+  'MAX_FILES_PER_EXPORT?': integer(1, 1_000),
+  'MAX_ACTIVE_EXPORTS?': integer(1, 100_000),
+  'MAX_EXPORT_MIB?': integer(1, 50 * 1_048_576),
   'RATE_LIMIT_WINDOW_SECONDS?': integer(1, day),
   'RATE_LIMIT_CREATE?': integer(1, 1_000_000_000),
   'RATE_LIMIT_READ?': integer(1, 1_000_000_000),
@@ -85,6 +92,14 @@ export interface Config {
   /** The source object key of a file id; `{file_id}` is replaced by the id. */
   sourceKeyTemplate: string;
   exportBucket: string;
+  auth: {
+    enabled: boolean;
+    /** Unset only when authentication is off; tokens are then signed with a random key. */
+    readTokenSecret: string | undefined;
+    readTokenTtlSeconds: number;
+  };
+  /** Per-owner limits: files and source bytes per export, and exports not yet ended. */
+  limits: { maxFilesPerExport: number; maxActiveExports: number; maxExportBytes: number };
   jobs: {
     attempts: number;
     backoffMs: number;
@@ -177,6 +192,16 @@ function buildConfig(settings: typeof environment.infer): Config {
     sourceBucket: settings.SOURCE_BUCKET ?? 'downloads',
     sourceKeyTemplate: settings.SOURCE_KEY_TEMPLATE ?? 'downloads/{file_id}.zip',
     exportBucket: settings.EXPORT_BUCKET ?? 'exports',
+    auth: {
+      enabled: settings.AUTH_ENABLED === 'true',
+      readTokenSecret: settings.READ_TOKEN_SECRET,
+      readTokenTtlSeconds: settings.READ_TOKEN_TTL_SECONDS ?? 3_600,
+    },
+    limits: {
+      maxFilesPerExport: settings.MAX_FILES_PER_EXPORT ?? 1_000,
+      maxActiveExports: settings.MAX_ACTIVE_EXPORTS ?? 20,
+      maxExportBytes: (settings.MAX_EXPORT_MIB ?? 10 * 1_024) * 1_048_576,
+    },
     jobs: {
       attempts: settings.JOB_ATTEMPTS ?? 3,
       backoffMs: settings.JOB_BACKOFF_MS ?? 2_000,
@@ -214,6 +239,9 @@ function checkRelations(config: Config): void {
   }
   if (config.artifactRetentionSeconds >= config.recordRetentionSeconds) {
     problems.push('ARTIFACT_RETENTION_SECONDS must be shorter than RECORD_RETENTION_SECONDS');
+  }
+  if (config.auth.enabled && config.auth.readTokenSecret === undefined) {
+    problems.push('READ_TOKEN_SECRET must be set when AUTH_ENABLED is true (32 characters or more)');
   }
   if ((s3.accessKeyId === undefined) !== (s3.secretAccessKey === undefined)) {
     problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');

@@ -3,7 +3,7 @@
  * store and signer. Hosts receive the result as one object that satisfies every function's
  * declared dependencies.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 import { BullMQOtel } from 'bullmq-otel';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -18,11 +18,13 @@ import type { FollowExportDeps } from '../functions/follow-export.js';
 import type { FollowExportsDeps } from '../functions/follow-exports.js';
 import type { GetExportDeps } from '../functions/get-export.js';
 import type { HealthDeps } from '../functions/health.js';
+import type { IssueTokenDeps } from '../functions/issue-token.js';
 import type { InitiateDownloadDeps } from '../functions/initiate-download.js';
 import type { ListExportsDeps } from '../functions/list-exports.js';
 import type { ListFilesDeps } from '../functions/list-files.js';
 import type { StartDownloadDeps } from '../functions/start-download.js';
 import { BullJobQueue } from '../infra/bullmq-queue.js';
+import { RedisApiKeys } from '../infra/redis/api-keys.js';
 import { RedisClaimStore } from '../infra/redis/claim-store.js';
 import { logConnectionState } from '../infra/redis/connection-log.js';
 import { RedisJobEvents } from '../infra/redis/job-events.js';
@@ -33,6 +35,7 @@ import { S3UrlSigner } from '../infra/s3/url-signer.js';
 import { createPublicSigningClient, createS3Client } from '../infra/s3-client.js';
 import type { Config } from './config.js';
 import type { Logger } from './contract/define.js';
+import { ReadTokens } from './hosts/http/read-tokens.js';
 
 /** Every dependency any function declares. */
 export type ServiceDeps = CreateExportDeps &
@@ -48,7 +51,8 @@ export type ServiceDeps = CreateExportDeps &
   ListExportsDeps &
   FollowExportsDeps &
   CancelExportDeps &
-  DownloadExportDeps;
+  DownloadExportDeps &
+  IssueTokenDeps;
 
 /** The dependencies and the connections behind them. */
 export interface Services {
@@ -58,6 +62,8 @@ export interface Services {
   /** Carries traces from the enqueue to the worker through the job. */
   queueTelemetry: BullMQOtel;
   rateLimiter: RedisRateLimiter;
+  apiKeys: RedisApiKeys;
+  readTokens: ReadTokens;
   close(): Promise<void>;
 }
 
@@ -85,6 +91,9 @@ export function createServices(
     telemetry: queueTelemetry,
   });
   const store = new S3ObjectStore(s3);
+  // Without authentication the tokens guard nothing, so a random key per process does.
+  const readTokens = new ReadTokens(config.auth.readTokenSecret ?? randomBytes(32).toString('hex'));
+  const apiKeys = new RedisApiKeys(redis, config.redisPrefix);
   const opened: Redis[] = [];
 
   const deps: ServiceDeps = {
@@ -101,6 +110,9 @@ export function createServices(
     redis: { ping: async () => void (await redis.ping()) },
     buckets: { source: config.sourceBucket, export: config.exportBucket },
     jobs: { attempts: config.jobs.attempts },
+    limits: config.limits,
+    tokens: readTokens,
+    readTokenTtlSeconds: config.auth.readTokenTtlSeconds,
     claims: new RedisClaimStore(redis, config.redisPrefix),
     retention: { recordSeconds: config.recordRetentionSeconds },
     legacy: { startWaitMs: config.api.downloadStartWaitMs },
@@ -111,6 +123,7 @@ export function createServices(
       uploadMemoryBudgetBytes: config.uploadMemoryBudgetBytes,
       downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       artifactRetentionSeconds: config.artifactRetentionSeconds,
+      maxExportBytes: config.limits.maxExportBytes,
     },
   };
 
@@ -125,6 +138,8 @@ export function createServices(
     deps,
     queueTelemetry,
     rateLimiter,
+    apiKeys,
+    readTokens,
     workerConnection: () => {
       // BullMQ workers block on Redis and must wait out a reconnect rather than fail.
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });

@@ -32,6 +32,9 @@ export async function startApi(
     rateLimiter: services.rateLimiter,
     trustedProxies: parseTrustedProxies(config.api.trustedProxies),
     shutdown: shutdown.signal,
+    ...(config.auth.enabled
+      ? { auth: { apiKeys: services.apiKeys, readTokens: services.readTokens } }
+      : {}),
   });
 
   const server = await new Promise<ServerType>((resolve, reject) => {

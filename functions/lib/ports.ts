@@ -20,6 +20,9 @@ export interface JobRecords {
    */
   update(jobId: string, change: (current: ExportRecord) => ExportRecord): Promise<ExportRecord>;
 
+  /** Returns how many of an owner's exports have not ended. */
+  countActive(owner: string): Promise<number>;
+
   /** Returns an owner's records, newest first, created before `before` (ms) when it is set. */
   listByOwner(owner: string, options: { before?: number; limit: number }): Promise<ExportRecord[]>;
 }
@@ -127,6 +130,12 @@ export interface ClaimStore {
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
 
   release(key: string): Promise<void>;
+}
+
+/** Issues read tokens: expiring grants to read one export, or all exports of an owner. */
+export interface TokenIssuer {
+  /** `exportId` undefined grants every export of `owner`; `expiresAt` is in ms. */
+  issue(owner: string, exportId: string | undefined, expiresAt: number): string;
 }
 
 /** A clock and id source, injected so tests control time and ids. */

@@ -1,5 +1,6 @@
 /** Creating an export: shared by the current API and the older download API. */
 import type { HttpContext } from '../../runtime/contract/define.js';
+import { HttpError } from '../../runtime/contract/errors.js';
 import type { Clock, JobQueue, JobRecords } from './ports.js';
 import { newRecord, type ExportRecord } from './snapshot.js';
 
@@ -10,6 +11,7 @@ export interface StartExportDeps {
   clock: Clock;
   newId: () => string;
   jobs: { attempts: number };
+  limits: { maxFilesPerExport: number; maxActiveExports: number };
 }
 
 /**
@@ -24,6 +26,7 @@ export async function startExport(
   exportId = deps.newId(),
 ): Promise<ExportRecord> {
   const distinct = [...new Set(fileIds)];
+  await checkLimits(distinct.length, deps, context.owner);
   const now = new Date(deps.clock.now());
   const record = newRecord(exportId, distinct, deps.jobs.attempts, now, context.owner);
 
@@ -36,4 +39,30 @@ export async function startExport(
   context.telemetry.setAttributes({ 'export.job_id': exportId, 'export.file_count': distinct.length });
 
   return record;
+}
+
+async function checkLimits(fileCount: number, deps: StartExportDeps, owner: string) {
+  const { maxFilesPerExport, maxActiveExports } = deps.limits;
+  if (fileCount > maxFilesPerExport) {
+    throw new HttpError(
+      400,
+      'too_many_files',
+      `file_ids names ${fileCount} files; the limit is ${maxFilesPerExport} per export`,
+      'file_ids',
+    );
+  }
+
+  // NOTE: two requests at the same moment can both pass this check, so the limit is soft by
+  // the number of API processes.
+  const active = await deps.records.countActive(owner);
+  if (active >= maxActiveExports) {
+    throw new HttpError(
+      429,
+      'too_many_active_exports',
+      `${active} exports are still running; the limit is ${maxActiveExports} at once. ` +
+        'Wait for one to end, or cancel one.',
+      undefined,
+      { 'Retry-After': '10' },
+    );
+  }
 }

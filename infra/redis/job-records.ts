@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 
 import { PermanentJobError } from '../../runtime/contract/errors.js';
 import type { JobRecords } from '../../functions/lib/ports.js';
-import type { ExportRecord } from '../../functions/lib/snapshot.js';
+import { type ExportRecord, terminalStatuses } from '../../functions/lib/snapshot.js';
 import { asRedisError } from './unavailable.js';
 
 // KEYS[1] record. ARGV: expected version (0 for a new record), new version, JSON, TTL in ms,
@@ -55,13 +55,30 @@ export class RedisJobRecords implements JobRecords {
     const oldest = createdAt - this.options.retentionSeconds * 1000;
     const index = this.ownerKey(record.owner);
     // Entries older than the record retention point at expired records, so they go too.
+    const active = this.activeKey(record.owner);
     await this.redis
       .multi()
       .zadd(index, createdAt, record.jobId)
       .zremrangebyscore(index, '-inf', `(${oldest}`)
       .pexpire(index, this.options.retentionSeconds * 1000)
+      .zadd(active, createdAt, record.jobId)
+      .pexpire(active, this.options.retentionSeconds * 1000)
       .exec()
       .catch(asRedisError);
+  }
+
+  async countActive(owner: string): Promise<number> {
+    const oldest = Date.now() - this.options.retentionSeconds * 1000;
+    const key = this.activeKey(owner);
+    // An entry whose record expired before it ended would count for ever without the trim.
+    const results = await this.redis
+      .multi()
+      .zremrangebyscore(key, '-inf', `(${oldest}`)
+      .zcard(key)
+      .exec()
+      .catch(asRedisError);
+
+    return Number(results?.[1]?.[1] ?? 0);
   }
 
   async listByOwner(
@@ -98,7 +115,10 @@ export class RedisJobRecords implements JobRecords {
       if (changed === current) return current;
 
       const next = { ...changed, version: current.version + 1 };
-      if (await this.write(jobId, current.version, next)) return next;
+      if (await this.write(jobId, current.version, next)) {
+        if (terminalStatuses.has(next.status)) await this.markEnded(next);
+        return next;
+      }
     }
 
     throw new Error(`Export ${jobId} kept changing during ${maxWriteRounds} write attempts`);
@@ -119,6 +139,14 @@ export class RedisJobRecords implements JobRecords {
       .catch(asRedisError);
 
     return result === 1;
+  }
+
+  private async markEnded(record: ExportRecord): Promise<void> {
+    await this.redis.zrem(this.activeKey(record.owner), record.jobId).catch(asRedisError);
+  }
+
+  private activeKey(owner: string): string {
+    return `${this.options.prefix}:active-by-owner:${owner}`;
   }
 
   private ownerKey(owner: string): string {

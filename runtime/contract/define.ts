@@ -76,6 +76,11 @@ interface RouteIdentity<S extends Schema> {
   rateLimit?: 'create' | 'read' | 'none';
   /** True for a POST that reads nothing from its body, so no JSON body is required. */
   acceptsEmptyBody?: boolean;
+  /**
+   * Who may call it when authentication is on: anyone (`public`), API keys only (`key`, the
+   * default), or API keys and read tokens (`read`).
+   */
+  access?: 'public' | 'key' | 'read';
 }
 
 /** An endpoint answering with one JSON response. */

@@ -58,6 +58,10 @@ export function startTelemetry(settings: TelemetrySettings, serviceName: string)
         // Probes and scrapes every few seconds would each make a trace of their own.
         '@opentelemetry/instrumentation-http': {
           ignoreIncomingRequestHook: (request) => untracedPaths.has(request.url ?? ''),
+          // Read tokens travel in the query string, since EventSource cannot send headers.
+          redactedQueryParamsServer: ['token'],
+          // Presigned URLs carry their signature in the query string.
+          redactedQueryParams: ['X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token'],
         },
       }),
     ],

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisProbe } from '../../functions/lib/ports.js';
 import { loadConfig } from '../../runtime/config.js';
 import type { ServiceDeps } from '../../runtime/dependencies.js';
+import { ReadTokens } from '../../runtime/hosts/http/read-tokens.js';
 import { MemoryClaimStore } from './claim-store.js';
 import { ManualClock } from './clock.js';
 import { MemoryJobQueue } from './job-queue.js';
@@ -43,6 +44,9 @@ export function memoryDeps(): MemoryDeps {
     buckets: { source: config.sourceBucket, export: config.exportBucket },
     jobs: { attempts: config.jobs.attempts },
     claims: new MemoryClaimStore(),
+    limits: config.limits,
+    tokens: new ReadTokens('memory-deps-read-token-secret-0123456789'),
+    readTokenTtlSeconds: config.auth.readTokenTtlSeconds,
     retention: { recordSeconds: config.recordRetentionSeconds },
     legacy: { startWaitMs: config.api.downloadStartWaitMs },
     settings: {
@@ -52,6 +56,7 @@ export function memoryDeps(): MemoryDeps {
       uploadMemoryBudgetBytes: config.uploadMemoryBudgetBytes,
       downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
       artifactRetentionSeconds: config.artifactRetentionSeconds,
+      maxExportBytes: config.limits.maxExportBytes,
     },
   };
 }

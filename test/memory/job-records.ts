@@ -1,7 +1,7 @@
 /** Export records and their change events in a Map, for unit tests. */
 import type { JobEvents, JobRecords } from '../../functions/lib/ports.js';
 import { PermanentJobError } from '../../runtime/contract/errors.js';
-import type { ExportRecord } from '../../functions/lib/snapshot.js';
+import { type ExportRecord, terminalStatuses } from '../../functions/lib/snapshot.js';
 
 /** One live subscription: records waiting to be read and the reader waiting for them. */
 interface Follower {
@@ -51,6 +51,12 @@ export class MemoryJobRecords implements JobRecords, JobEvents {
     }
 
     return copy(next);
+  }
+
+  async countActive(owner: string): Promise<number> {
+    return [...this.records.values()].filter(
+      (record) => record.owner === owner && !terminalStatuses.has(record.status),
+    ).length;
   }
 
   async listByOwner(owner: string, options: { before?: number; limit: number }) {

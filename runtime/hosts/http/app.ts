@@ -13,28 +13,15 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { AnyHttpFunction, Logger } from '../../contract/define.js';
 import { HttpError } from '../../contract/errors.js';
 import { toErrorResponse } from '../../error-mapping.js';
+import { identify } from './auth.js';
 import { clientAddress } from './client-address.js';
 import { allowedMethods } from './method-not-allowed.js';
 import { mountFunction } from './mount.js';
 import { type HostEnv, nameServerSpan, observeRequests } from './observe.js';
-import { limitRate, type RateLimiter } from './rate-limit.js';
+import type { HttpHostOptions } from './options.js';
+import { budgetKey, limitRate, type RateLimiter } from './rate-limit.js';
 
-/** What the host needs besides the functions. */
-export interface HttpHostOptions {
-  /** One object holding every dependency any mounted function declares. */
-  deps: unknown;
-  logger: Logger;
-  maxBodyBytes: number;
-  sseHeartbeatMs: number;
-  /** Host-level GET routes that are not functions, such as `/metrics`. */
-  extraRoutes?: ReadonlyArray<{ path: string; handler: (c: Context) => Response | Promise<Response> }>;
-  /** Request budgets; unset means no limits, as in unit tests. */
-  rateLimiter?: RateLimiter;
-  /** Peers whose X-Forwarded-For is believed; unset trusts none. */
-  trustedProxies?: BlockList;
-  /** Aborted when the process starts stopping: SSE clients are told to reconnect. */
-  shutdown?: AbortSignal;
-}
+export type { HttpHostOptions } from './options.js';
 
 type Env = HostEnv;
 
@@ -66,6 +53,7 @@ export function createHttpApp(
       return route.handler(c);
     });
   }
+  app.use(identify(options.auth));
   if (options.rateLimiter) app.use(readLimit(options.rateLimiter, functions));
 
   for (const fn of functions) mountFunction(app, fn, options);
@@ -95,7 +83,7 @@ function respondWithError(c: Context<Env>, error: unknown): Response {
 /** Counts every request against the read budget, except on paths of unlimited functions. */
 function readLimit(limiter: RateLimiter, functions: readonly AnyHttpFunction[]) {
   const unlimited = new Set(functions.filter((fn) => fn.rateLimit === 'none').flatMap((fn) => fn.paths));
-  const limit = limitRate(limiter, 'read', (c) => (c as Context<Env>).get('client'));
+  const limit = limitRate(limiter, 'read', budgetKey);
 
   return async (c: Context<Env>, next: () => Promise<void>) => {
     if (unlimited.has(c.req.path) || c.req.method === 'OPTIONS') return next();

@@ -2,12 +2,13 @@
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 
-import { anonymousOwner, type AnyHttpFunction, type HttpContext } from '../../contract/define.js';
+import type { AnyHttpFunction, HttpContext } from '../../contract/define.js';
 import { HttpError } from '../../contract/errors.js';
 import { activeTelemetry } from '../../telemetry/instruments.js';
-import type { HttpHostOptions } from './app.js';
+import type { HttpHostOptions } from './options.js';
+import { authorize } from './auth.js';
 import { type HostEnv, nameServerSpan } from './observe.js';
-import { limitRate } from './rate-limit.js';
+import { budgetKey, limitRate } from './rate-limit.js';
 import { respondWithSse } from './sse.js';
 import { parseJsonBody, type RawInput, validateInput } from './validation.js';
 
@@ -30,7 +31,7 @@ export function mountFunction(
   // Every request already counts against the read budget; creating work also costs this one.
   const createLimit =
     options.rateLimiter && fn.rateLimit === 'create'
-      ? limitRate(options.rateLimiter, 'create', (c) => (c as Context<HostEnv>).get('client'))
+      ? limitRate(options.rateLimiter, 'create', budgetKey)
       : undefined;
 
   for (const path of fn.paths) {
@@ -47,9 +48,9 @@ async function invoke(c: Context<HostEnv>, fn: AnyHttpFunction, options: HttpHos
   const controller = new AbortController();
   c.req.raw.signal.addEventListener('abort', () => controller.abort(), { once: true });
   const jobId = c.req.param('id');
+  const owner = authorize(fn, c.get('principal'), jobId);
   const context: HttpContext = {
-    // NOTE: every caller is the same owner until API keys exist.
-    owner: anonymousOwner,
+    owner,
     logger: c.get('logger').child({ function: fn.name, ...(jobId ? { jobId } : {}) }),
     signal: controller.signal,
     requestId: c.get('requestId'),

@@ -9,10 +9,13 @@ import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { Context, MiddlewareHandler } from 'hono';
 
 import type { Logger } from '../../contract/define.js';
+import type { Principal } from './auth.js';
 import { instruments } from '../../telemetry/instruments.js';
 
 /** Variables the host keeps per request. */
-export type HostEnv = { Variables: { requestId: string; logger: Logger; client: string } };
+export type HostEnv = {
+  Variables: { requestId: string; logger: Logger; client: string; principal: Principal | null };
+};
 
 /** Request ids a client may send; anything else is replaced so logs stay clean. */
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -2,9 +2,10 @@
  * Request budgets per client, with the RateLimit headers (draft 6 names, which the older
  * clients read) on every answer and 429 with Retry-After past the limit.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 
 import { HttpError } from '../../contract/errors.js';
+import type { HostEnv } from './observe.js';
 
 /** A budget's state after one more request was counted. */
 export interface RateLimitState {
@@ -50,3 +51,12 @@ export function limitRate(
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };
 }
+
+/** Budgets belong to the authenticated owner, or else to the client address. */
+export function budgetKey(c: Context): string {
+  const principal = (c as Context<HostEnv>).get('principal');
+  if (principal && principal.via !== 'anonymous') return `owner:${principal.owner}`;
+
+  return `client:${(c as Context<HostEnv>).get('client')}`;
+}
+

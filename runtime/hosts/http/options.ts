@@ -1,0 +1,28 @@
+/** Options of the HTTP host. */
+import type { BlockList } from 'node:net';
+
+import type { Context } from 'hono';
+
+import type { Logger } from '../../contract/define.js';
+import type { AuthOptions } from './auth.js';
+import type { RateLimiter } from './rate-limit.js';
+
+/** What the host needs besides the functions. */
+export interface HttpHostOptions {
+  /** One object holding every dependency any mounted function declares. */
+  deps: unknown;
+  logger: Logger;
+  maxBodyBytes: number;
+  sseHeartbeatMs: number;
+  /** Host-level GET routes that are not functions, such as `/metrics`. */
+  extraRoutes?: ReadonlyArray<{ path: string; handler: (c: Context) => Response | Promise<Response> }>;
+  /** Request budgets; unset means no limits, as in unit tests. */
+  rateLimiter?: RateLimiter;
+  /** Peers whose X-Forwarded-For is believed; unset trusts none. */
+  trustedProxies?: BlockList;
+  /** Aborted when the process starts stopping: SSE clients are told to reconnect. */
+  shutdown?: AbortSignal;
+  /** API keys and read tokens; unset turns authentication off. */
+  auth?: AuthOptions;
+}
+
