@@ -1,14 +1,12 @@
 /**
- * One run of a job function under BullMQ: validates the data, builds the context, and maps the
- * outcome onto BullMQ (done, retry, no retry, or handed back at shutdown).
+ * One run of a job function under BullMQ: builds the context, calls the shared invoker, and
+ * maps the outcome onto BullMQ (done, retry, no retry, or handed back at shutdown).
  */
-import { trace } from '@opentelemetry/api';
-import { type } from 'arktype';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 
 import type { AnyJobFunction, JobContext } from '../contract/define.js';
-import { toRetryDecision } from '../error-mapping.js';
 import { activeTelemetry, instruments } from '../telemetry/instruments.js';
+import { invokeJob } from './invoke-job.js';
 import type { WorkerHostOptions } from './worker-host.js';
 
 /** Everything one run needs. */
@@ -35,12 +33,6 @@ export async function runJob(run: RunJobOptions): Promise<void> {
     throw new UnrecoverableError(`No function handles jobs named ${job.name}`);
   }
 
-  const input = fn.input(job.data);
-  if (input instanceof type.errors) {
-    logger.error({ problems: input.summary }, 'Job data is invalid');
-    throw new UnrecoverableError(`Invalid job data: ${input.summary}`);
-  }
-
   const signals = run.signal ? [run.signal, run.shutdown] : [run.shutdown];
   const context: JobContext = {
     logger,
@@ -51,29 +43,17 @@ export async function runJob(run: RunJobOptions): Promise<void> {
     maxAttempts: job.opts.attempts ?? 1,
     telemetry: activeTelemetry(),
   };
-  await invoke(fn, input, context, run);
-}
+  const queueWaitMs = Math.max(0, Date.now() - job.timestamp);
+  instruments.queueWait.record(queueWaitMs / 1000, { job: job.name });
+  logger.info({ queueWaitMs }, 'Job started');
 
-async function invoke(fn: AnyJobFunction, input: unknown, context: JobContext, run: RunJobOptions) {
-  const { job, options } = run;
-  const startedAt = Date.now();
-  const metricAttributes = { job: job.name };
-  const span = trace.getActiveSpan();
-  span?.setAttributes({ 'export.job_id': context.jobId, 'export.attempt': context.attempt });
-  instruments.jobs.add(1, { ...metricAttributes, outcome: 'started' });
-  instruments.queueWait.record(Math.max(0, startedAt - job.timestamp) / 1000, metricAttributes);
-  context.logger.info({ queueWaitMs: startedAt - job.timestamp }, 'Job started');
+  const outcome = await invokeJob(fn, job.data, context, options.deps, run.shutdown);
+  if (outcome.kind === 'completed') return;
+  if (outcome.kind === 'stopped') await handBack(run, context);
+  if (outcome.kind !== 'failed') return;
+  if (!outcome.decision.retry) throw new UnrecoverableError(outcome.decision.message);
 
-  try {
-    await fn.handler(input, options.deps, context);
-    instruments.jobs.add(1, { ...metricAttributes, outcome: 'completed' });
-    context.logger.info({ durationMs: Date.now() - startedAt }, 'Job completed');
-  } catch (error) {
-    if (run.shutdown.aborted) await handBack(run, context);
-    await reportFailure(fn, input, context, error, options.deps);
-  } finally {
-    instruments.jobDuration.record((Date.now() - startedAt) / 1000, metricAttributes);
-  }
+  throw outcome.error;
 }
 
 /**
@@ -86,30 +66,4 @@ async function handBack(run: RunJobOptions, context: JobContext): Promise<never>
   await run.job.moveToDelayed(Date.now(), run.token);
 
   throw new DelayedError();
-}
-
-/** Logs the failure once, lets the function record it, then tells BullMQ whether to retry. */
-async function reportFailure(
-  fn: AnyJobFunction,
-  input: unknown,
-  context: JobContext,
-  error: unknown,
-  deps: unknown,
-): Promise<never> {
-  const decision = toRetryDecision(error);
-  const final = !decision.retry || context.attempt >= context.maxAttempts;
-  const fields = { err: error, code: decision.code, final, maxAttempts: context.maxAttempts };
-  const message = final ? 'Job failed' : 'Job attempt failed, will retry';
-  context.logger[final ? 'error' : 'warn'](fields, message);
-  instruments.jobs.add(1, { job: fn.name, outcome: final ? 'failed' : 'retried' });
-  trace.getActiveSpan()?.setAttributes({ 'export.error_code': decision.code, 'export.final': final });
-
-  try {
-    await fn.onFailure?.(input, deps, context, { ...decision, final });
-  } catch (recordError) {
-    context.logger.error({ err: recordError }, 'Could not record the job failure');
-  }
-
-  if (!decision.retry) throw new UnrecoverableError(decision.message);
-  throw error;
 }
