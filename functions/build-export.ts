@@ -47,6 +47,8 @@ export const buildExport = defineJob({
   name: 'build-export',
   queue: 'exports',
   input: buildExportData,
+  // Streaming runs at about 50 MB/s here, so 10 minutes covers about 30 GB of sources.
+  expectedDurationSeconds: 600,
   async handler(input, deps: BuildExportDeps, context) {
     const cancelled = new AbortController();
     const signal = AbortSignal.any([context.signal, cancelled.signal]);

@@ -16,6 +16,7 @@ export interface ExpireExportDeps {
 export const expireExport = defineJob({
   name: 'expire-export',
   queue: 'exports',
+  expectedDurationSeconds: 30,
   input: type({ exportId: 'string.uuid' }),
   async handler({ exportId }, deps: ExpireExportDeps) {
     const record = await deps.records.get(exportId);

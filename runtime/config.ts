@@ -58,6 +58,10 @@ const environment = type({
   'OTEL_EXPORTER_OTLP_ENDPOINT?': 'string.url',
   'OTEL_SERVICE_NAME?': 'string > 0',
   'METRICS_PORT?': integer(0, 65_535),
+  'SQS_QUEUE_URL?': 'string.url',
+  'LAMBDA_TIMEOUT_SECONDS?': integer(1, 900),
+  'SQS_VISIBILITY_TIMEOUT_SECONDS?': integer(0, 43_200),
+  'SQS_MAX_RECEIVE_COUNT?': integer(1, 1_000),
   'LOCAL_STACK_DIR?': 'string > 0',
   'LOCAL_NGINX_PORT?': integer(1, 65_535),
   'LOCAL_NGINX_TLS_PORT?': integer(1, 65_535),
@@ -115,6 +119,13 @@ export interface Config {
   artifactRetentionSeconds: number;
   logLevel: string;
   telemetry: TelemetrySettings;
+  /** The Lambda deployment: its job queue and the limits the SQS consumer checks. */
+  lambda: {
+    queueUrl: string | undefined;
+    timeoutSeconds: number;
+    visibilityTimeoutSeconds: number;
+    maxReceiveCount: number;
+  };
   localStackDir: string;
   /** Where `npm start` runs nginx: HTTP, and HTTPS when a certificate is in place. */
   localNginx: { httpPort: number; tlsPort: number };
@@ -218,6 +229,12 @@ function buildConfig(settings: typeof environment.infer): Config {
       otlpEndpoint: settings.OTEL_EXPORTER_OTLP_ENDPOINT,
       serviceName: settings.OTEL_SERVICE_NAME,
       metricsPort: settings.METRICS_PORT ?? 9464,
+    },
+    lambda: {
+      queueUrl: settings.SQS_QUEUE_URL,
+      timeoutSeconds: settings.LAMBDA_TIMEOUT_SECONDS ?? 900,
+      visibilityTimeoutSeconds: settings.SQS_VISIBILITY_TIMEOUT_SECONDS ?? 5_400,
+      maxReceiveCount: settings.SQS_MAX_RECEIVE_COUNT ?? 3,
     },
     localStackDir: settings.LOCAL_STACK_DIR ?? '.local',
     localNginx: {

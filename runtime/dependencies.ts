@@ -33,6 +33,7 @@ import { RedisRateLimiter } from '../infra/redis/rate-limiter.js';
 import { S3ObjectStore } from '../infra/s3/object-store.js';
 import { S3UrlSigner } from '../infra/s3/url-signer.js';
 import { createPublicSigningClient, createS3Client } from '../infra/s3-client.js';
+import type { JobQueue } from '../functions/lib/ports.js';
 import type { Config } from './config.js';
 import type { Logger } from './contract/define.js';
 import { ReadTokens } from './hosts/http/read-tokens.js';
@@ -75,6 +76,7 @@ export function createServices(
   config: Readonly<Config>,
   redisUrl: string,
   logger: Logger,
+  overrides: { queue?: JobQueue } = {},
 ): Services {
   const redis = new Redis(redisUrl, commandOptions);
   const subscriber = new Redis(redisUrl, commandOptions);
@@ -97,12 +99,12 @@ export function createServices(
   const opened: Redis[] = [];
 
   const deps: ServiceDeps = {
+    queue: overrides.queue ?? queue,
     records: new RedisJobRecords(redis, {
       prefix: config.redisPrefix,
       retentionSeconds: config.recordRetentionSeconds,
     }),
     events: new RedisJobEvents(subscriber, config.redisPrefix),
-    queue,
     store,
     signer: new S3UrlSigner(createPublicSigningClient(config.s3)),
     clock: { now: () => Date.now() },

@@ -120,6 +120,11 @@ export interface JobFunction<S extends Schema, Deps> {
   kind: 'job';
   name: string;
   queue: string;
+  /**
+   * The longest one run is expected to take, in seconds. Hosts with a hard time limit, such as
+   * Lambda's 15 minutes, refuse a job that cannot fit.
+   */
+  expectedDurationSeconds: number;
   /** Validates the job data. */
   input: S;
   handler(input: Output<S>, deps: Deps, context: JobContext): Promise<void>;
@@ -155,6 +160,9 @@ export function defineJob<S extends Schema, Deps>(
 ): JobFunction<S, Deps> {
   if (!/^[a-z][a-z0-9-]*$/.test(definition.queue) || !/^[a-z][a-z0-9-]*$/.test(definition.name)) {
     throw new Error(`Job ${definition.name}: queue and job names must be kebab-case`);
+  }
+  if (!(definition.expectedDurationSeconds > 0)) {
+    throw new Error(`Job ${definition.name}: expectedDurationSeconds must be a positive number`);
   }
 
   return Object.freeze({ ...definition, kind: 'job' });

@@ -44,7 +44,7 @@ export function createHttpApp(
   const app = new Hono<Env>();
 
   // Observed first, so that preflights and errors get request ids and access log lines too.
-  app.use(observeRequests(options.logger, (c) => clientOf(c, options.trustedProxies)));
+  app.use(observeRequests(options.logger, (c) => clientOf(c, options)));
   app.use(cors({ origin: '*', exposeHeaders: exposedHeaders, maxAge: 600 }));
   app.use(secureHeaders());
   for (const route of options.extraRoutes ?? []) {
@@ -92,17 +92,20 @@ function readLimit(limiter: RateLimiter, functions: readonly AnyHttpFunction[]) 
 }
 
 /** The socket peer, or the forwarded client when the peer is a trusted proxy. */
-function clientOf(c: Context, trusted: BlockList | undefined): string {
-  let peer: string | undefined;
+function clientOf(c: Context, options: HttpHostOptions): string {
+  const peer = (options.peerAddress ?? nodePeerAddress)(c);
+  if (!options.trustedProxies) return peer ?? 'unknown';
+
+  return clientAddress(peer, c.req.header('x-forwarded-for'), options.trustedProxies);
+}
+
+function nodePeerAddress(c: Context): string | undefined {
   try {
-    peer = getConnInfo(c).remote.address;
+    return getConnInfo(c).remote.address;
   } catch {
     // Requests made in-process with app.request() have no socket.
-    peer = undefined;
+    return undefined;
   }
-  if (!trusted) return peer ?? 'unknown';
-
-  return clientAddress(peer, c.req.header('x-forwarded-for'), trusted);
 }
 
 function notFoundBody(c: Context<Env>) {

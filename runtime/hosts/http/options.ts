@@ -24,5 +24,7 @@ export interface HttpHostOptions {
   shutdown?: AbortSignal;
   /** API keys and read tokens; unset turns authentication off. */
   auth?: AuthOptions;
+  /** Returns the socket peer's address; defaults to Node's socket, for @hono/node-server. */
+  peerAddress?: (c: Context) => string | undefined;
 }
 
