@@ -30,7 +30,12 @@ describe('POST /v1/download/check', () => {
     const body = await readJson<CheckBody>(response);
 
     expect(response.status).toBe(200);
-    expect(body).toEqual({ file_id: 10001, available: true, s3Key: 'downloads/10001.zip', size: 5 });
+    expect(body).toEqual({
+      file_id: 10001,
+      available: true,
+      s3Key: 'downloads/10001.zip',
+      size: 5,
+    });
   });
 
   it('reports a missing file', async () => {

@@ -3,6 +3,8 @@
  * open at most 6 connections per host over HTTP/1.1, so a page following many exports needs
  * one stream for all of them.
  */
+import { setMaxListeners } from 'node:events';
+
 import { type } from 'arktype';
 
 import { defineSse } from '../runtime/contract/define.js';
@@ -19,7 +21,8 @@ export interface FollowExportsDeps {
 /** Streams one page may follow at once. */
 const maxIds = 50;
 
-const uuidList = type(/^[0-9a-fA-F-]{36}(,[0-9a-fA-F-]{36})*$/);
+const uuid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const uuidList = type(new RegExp(`^${uuid}(,${uuid})*$`));
 
 /**
  * Sends each export's current snapshot, then its changes, each frame naming its export in the
@@ -39,6 +42,8 @@ export const followExports = defineSse({
       throw new HttpError(400, 'invalid_request', `ids may name at most ${maxIds} exports`, 'ids');
     }
 
+    // Each subscription listens on the one signal; up to 50 of them are expected, not a leak.
+    setMaxListeners(ids.length * 2 + 10, context.signal);
     const updates = await Promise.all(ids.map((id) => deps.events.subscribe(id, context.signal)));
     const versions = new Map<string, number>();
     for (const id of ids) {

@@ -106,12 +106,12 @@ describe('GET /v1/exports paging', () => {
     expect(third.body.nextCursor).toBeNull();
   });
 
-  it('sets the cursor to the last creation time', async () => {
+  it('sets the cursor to the last export', async () => {
     const { app, deps } = memoryHttpApp();
     await createRecords(deps, [0, 10, 20]);
     const { body } = await getPage(app, '?limit=2');
 
-    expect(body.nextCursor).toBe(String(startMs + 10_000));
+    expect(body.nextCursor).toBe(`${startMs + 10_000}.${body.exports[1]?.jobId}`);
   });
 
   it('defaults to 20 per page', async () => {
@@ -123,9 +123,7 @@ describe('GET /v1/exports paging', () => {
     expect(body.nextCursor).not.toBeNull();
   });
 
-  // NOTE: the cursor is a creation time in ms and the next page takes records strictly
-  // older, so exports created in the same millisecond as a page's last one are skipped.
-  it.fails('keeps exports of the same millisecond', async () => {
+  it('keeps exports of the same millisecond', async () => {
     const { app, deps } = memoryHttpApp();
     const ids = await createRecords(deps, [0, 0, 0]);
     const first = await getPage(app, '?limit=2');

@@ -26,7 +26,7 @@ export const listFiles = defineHttp({
   async handler({ query }, deps: ListFilesDeps) {
     const { sourceBucket, sourceKeyTemplate } = deps.settings;
     const [prefix = '', suffix = ''] = sourceKeyTemplate.split('{file_id}');
-    const startAfter = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const startAfter = query.cursor === undefined ? undefined : decodeCursor(query.cursor, prefix);
     const page = await deps.store.list(sourceBucket, prefix, {
       limit: query.limit ?? 50,
       ...(startAfter ? { startAfter } : {}),
@@ -64,10 +64,11 @@ function encodeCursor(key: string): string {
   return Buffer.from(key, 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
+function decodeCursor(cursor: string, prefix: string): string {
   const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (key === '' || encodeCursor(key) !== cursor) {
-    throw new HttpError(400, 'invalid_request', 'cursor is not one this endpoint returned', 'cursor');
+  if (key === '' || encodeCursor(key) !== cursor || !key.startsWith(prefix)) {
+    const message = 'cursor is invalid; pass the nextCursor of the previous page';
+    throw new HttpError(400, 'invalid_request', message, 'cursor');
   }
 
   return key;

@@ -18,7 +18,7 @@ const fileIds = [10001, 10002, 10003];
 
 async function setup(status: ExportStatus = 'failed', owner?: string) {
   const { app, deps } = memoryHttpApp();
-  const exportId = randomUUID();
+  const exportId: string = randomUUID();
   await deps.records.create(newRecord(exportId, fileIds, 3, new Date(deps.clock.now()), owner));
   if (status !== 'queued') {
     await deps.records.update(exportId, (record): ExportRecord => ({ ...record, status }));

@@ -1,9 +1,10 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { toRetryDecision } from '../runtime/error-mapping.js';
 import { memoryJobContext } from '../test/memory/context.js';
 import type { MemoryDeps } from '../test/memory/deps.js';
 import { type ErrorBody, memoryHttpApp, readJson } from '../test/memory/http-app.js';
+import { collectGarbage, keepTimeoutSignals } from '../test/support/gc.js';
 import { buildExport } from './build-export.js';
 import { fileNameMetadataKey } from './lib/entry-name.js';
 import { sourceKey } from './lib/preflight.js';
@@ -63,7 +64,7 @@ function setup(options: { worker: boolean; startWaitMs?: number }) {
     [fileNameMetadataKey]: encodeURIComponent('report.pdf'),
   });
 
-  const start = (body: string, init: RequestInit = {}) =>
+  const start = async (body: string, init: RequestInit = {}) =>
     app.request('/v1/download/start', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -75,6 +76,13 @@ function setup(options: { worker: boolean; startWaitMs?: number }) {
 }
 
 describe('POST /v1/download/start', () => {
+  // A garbage collection during the wait would make it endless (see the GC test below).
+  let restoreTimeouts: () => void;
+  beforeEach(() => {
+    restoreTimeouts = keepTimeoutSignals();
+  });
+  afterEach(() => restoreTimeouts());
+
   it('returns 200 when the export completes', async () => {
     const { deps, start } = setup({ worker: true });
     const response = await start('{"file_id":10001}');
@@ -153,7 +161,28 @@ describe('POST /v1/download/start', () => {
   });
 });
 
+describe('POST /v1/download/start wait', () => {
+  it('ends the wait after a garbage collection', async () => {
+    const { start } = setup({ worker: false, startWaitMs: 200 });
+    const client = new AbortController();
+    const responding = start('{"file_id":10001}', { signal: client.signal });
+    setTimeout(collectGarbage, 20);
+    const late = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 1_000));
+    const outcome = await Promise.race([responding.then((response) => response.status), late]);
+    // Ends a request that is still waiting, so it leaves no follower behind.
+    client.abort();
+
+    expect(outcome).toBe(202);
+  });
+});
+
 describe('POST /v1/download/start followers', () => {
+  let restoreTimeouts: () => void;
+  beforeEach(() => {
+    restoreTimeouts = keepTimeoutSignals();
+  });
+  afterEach(() => restoreTimeouts());
+
   it('leaves no follower after completion', async () => {
     const { deps, start } = setup({ worker: true, startWaitMs: 60_000 });
     const response = await start('{"file_id":10001}');

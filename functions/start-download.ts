@@ -24,20 +24,31 @@ export const startDownload = defineHttp({
   rateLimit: 'create',
   async handler({ body }, deps: StartDownloadDeps, context) {
     const startedAt = deps.clock.now();
-    const waiting = AbortSignal.any([context.signal, AbortSignal.timeout(deps.legacy.startWaitMs)]);
+    const waiting = new AbortController();
+    const stop = () => waiting.abort();
+    // NOTE: not AbortSignal.timeout: on Node 20 a garbage collection can drop that signal
+    // before it fires, and the request would then wait for the export's end.
+    const timer = setTimeout(stop, deps.legacy.startWaitMs);
+    context.signal.addEventListener('abort', stop, { once: true });
     const exportId = deps.newId();
 
-    // Subscribing before the export exists means its ending cannot be missed.
-    const updates = await deps.events.subscribe(exportId, waiting);
-    const record = await startExport([body.file_id], deps, context, exportId);
+    try {
+      // Subscribing before the export exists means its ending cannot be missed.
+      const updates = await deps.events.subscribe(exportId, waiting.signal);
+      const record = await startExport([body.file_id], deps, context, exportId);
 
-    for await (const update of updates) {
-      if (terminalStatuses.has(update.status)) {
-        return ended(body.file_id, update, deps.clock.now() - startedAt);
+      for await (const update of updates) {
+        if (terminalStatuses.has(update.status)) {
+          return ended(body.file_id, update, deps.clock.now() - startedAt);
+        }
       }
-    }
 
-    return pending(body.file_id, record);
+      return pending(body.file_id, record);
+    } finally {
+      clearTimeout(timer);
+      context.signal.removeEventListener('abort', stop);
+      waiting.abort();
+    }
   },
 });
 

@@ -23,8 +23,21 @@ export interface JobRecords {
   /** Returns how many of an owner's exports have not ended. */
   countActive(owner: string): Promise<number>;
 
-  /** Returns an owner's records, newest first, created before `before` (ms) when it is set. */
-  listByOwner(owner: string, options: { before?: number; limit: number }): Promise<ExportRecord[]>;
+  /**
+   * Returns an owner's records, newest first; ties in creation time go by descending job id.
+   * With `after`, only the records that come after that one in this order.
+   */
+  listByOwner(
+    owner: string,
+    options: { after?: ListPosition; limit: number },
+  ): Promise<ExportRecord[]>;
+}
+
+/** A place in an owner's list of exports. */
+export interface ListPosition {
+  /** Creation time in ms. */
+  createdAt: number;
+  jobId: string;
 }
 
 /** Records published after each update, for live followers such as SSE streams. */

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 
 import { PermanentJobError } from '../../runtime/contract/errors.js';
-import type { JobRecords } from '../../functions/lib/ports.js';
+import type { JobRecords, ListPosition } from '../../functions/lib/ports.js';
 import { type ExportRecord, terminalStatuses } from '../../functions/lib/snapshot.js';
 import { asRedisError } from './unavailable.js';
 
@@ -83,12 +83,21 @@ export class RedisJobRecords implements JobRecords {
 
   async listByOwner(
     owner: string,
-    options: { before?: number; limit: number },
+    options: { after?: ListPosition; limit: number },
   ): Promise<ExportRecord[]> {
-    const max = options.before === undefined ? '+inf' : `(${options.before}`;
-    const ids = await this.redis
-      .zrevrangebyscore(this.ownerKey(owner), max, '-inf', 'LIMIT', 0, options.limit)
+    const { after, limit } = options;
+    // Equal creation times come in descending id order, so the ones up to `after.jobId` were
+    // on earlier pages. NOTE: over 100 exports created in one millisecond can cut a page short.
+    const fetched = await this.redis
+      .zrange(this.ownerKey(owner), after?.createdAt ?? '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, limit + 100, 'WITHSCORES')
       .catch(asRedisError);
+    const ids: string[] = [];
+    for (let index = 0; index < fetched.length && ids.length < limit; index += 2) {
+      const jobId = fetched[index]!;
+      const createdAt = Number(fetched[index + 1]);
+      if (after && createdAt === after.createdAt && jobId >= after.jobId) continue;
+      ids.push(jobId);
+    }
     const records = await Promise.all(ids.map((id) => this.get(id)));
 
     return records.filter((record): record is ExportRecord => record !== null);

@@ -1,5 +1,5 @@
 /** Export records and their change events in a Map, for unit tests. */
-import type { JobEvents, JobRecords } from '../../functions/lib/ports.js';
+import type { JobEvents, JobRecords, ListPosition } from '../../functions/lib/ports.js';
 import { PermanentJobError } from '../../runtime/contract/errors.js';
 import { type ExportRecord, terminalStatuses } from '../../functions/lib/snapshot.js';
 
@@ -59,12 +59,17 @@ export class MemoryJobRecords implements JobRecords, JobEvents {
     ).length;
   }
 
-  async listByOwner(owner: string, options: { before?: number; limit: number }) {
-    const before = options.before ?? Number.POSITIVE_INFINITY;
+  async listByOwner(owner: string, options: { after?: ListPosition; limit: number }) {
+    const { after } = options;
+    const comesAfter = (record: ExportRecord) => {
+      if (!after) return true;
+      const createdAt = Date.parse(record.createdAt);
+      return createdAt < after.createdAt || (createdAt === after.createdAt && record.jobId < after.jobId);
+    };
 
     return [...this.records.values()]
-      .filter((record) => record.owner === owner && Date.parse(record.createdAt) < before)
-      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
+      .filter((record) => record.owner === owner && comesAfter(record))
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.jobId < b.jobId ? 1 : -1))
       .slice(0, options.limit)
       .map(copy);
   }

@@ -45,8 +45,9 @@ export function createHttpApp(
 
   // Observed first, so that preflights and errors get request ids and access log lines too.
   app.use(observeRequests(options.logger, (c) => clientOf(c, options)));
-  app.use(cors({ origin: '*', exposeHeaders: exposedHeaders, maxAge: 600 }));
+  // Before cors, which answers preflights itself, so that they carry the headers too.
   app.use(secureHeaders());
+  app.use(cors({ origin: '*', exposeHeaders: exposedHeaders, maxAge: 600 }));
   for (const route of options.extraRoutes ?? []) {
     app.get(route.path, (c) => {
       nameServerSpan('GET', route.path);

@@ -91,11 +91,15 @@ async function handleRecord(
   }
 
   const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
-  const context = jobContext(message, attempt, options, lambda);
+  const deadline = new AbortController();
+  const context = jobContext(message, attempt, options, lambda, deadline);
   context.logger.info({ messageId: record.messageId }, 'Job started');
-  const outcome = await invokeJob(fn, message.data, context, options.deps);
-
-  return outcome.kind === 'failed' && !outcome.final;
+  try {
+    const outcome = await invokeJob(fn, message.data, context, options.deps);
+    return outcome.kind === 'failed' && !outcome.final;
+  } finally {
+    deadline.abort();
+  }
 }
 
 function jobContext(
@@ -103,13 +107,17 @@ function jobContext(
   attempt: number,
   options: SqsHostOptions,
   lambda: LambdaContext | undefined,
+  deadline: AbortController,
 ): JobContext {
   // Stop a little before Lambda does, so the failure is recorded rather than cut off.
   const remainingMs = lambda ? lambda.getRemainingTimeInMillis() - 5_000 : options.timeoutSeconds * 1000;
+  // A plain timer, because on Node 20 a garbage collection can drop an AbortSignal.timeout.
+  const timer = setTimeout(() => deadline.abort(new Error('Lambda time ran out')), Math.max(1_000, remainingMs));
+  deadline.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
 
   return {
     logger: options.logger.child({ jobId: message.jobId, job: message.name, attempt }),
-    signal: AbortSignal.timeout(Math.max(1_000, remainingMs)),
+    signal: deadline.signal,
     requestId: lambda?.awsRequestId ?? message.jobId,
     jobId: message.jobId,
     attempt,
