@@ -1,6 +1,7 @@
 # Two images from one file:
 #   app    the API and the worker (one image, two commands), run from TypeScript with tsx
-#   nginx  Debian's nginx in front of the API and of the S3 store, configured from nginx/
+#   nginx  Debian's nginx in front of the API and of the S3 store, configured from nginx/, serving
+#          the web page in web/
 # docker-compose.yml builds both; `docker build --target app .` builds one.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -42,6 +43,8 @@ RUN apt-get update \
 COPY nginx/nginx.conf.template nginx/api-proxy.conf.template /etc/nginx/templates/
 COPY nginx/conf.d/ /etc/nginx/templates/conf.d/
 COPY --chmod=755 nginx/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+# The web page: plain HTML, CSS and ES modules, served as they are at /app/ from NGINX_WEB_ROOT.
+COPY web/ /usr/share/nginx/export-web/
 # The values that docker-entrypoint.sh puts into the templates. Compose sets the upstreams;
 # HTTPS starts when a certificate and key are mounted at the two NGINX_TLS_* paths.
 ENV NGINX_PID_FILE=/run/nginx.pid \
@@ -55,7 +58,8 @@ ENV NGINX_PID_FILE=/run/nginx.pid \
     NGINX_S3_UPSTREAM=minio:9000 \
     NGINX_CLIENT_MAX_BODY_SIZE=65536 \
     NGINX_TLS_CERTIFICATE=/etc/nginx/certs/tls.crt \
-    NGINX_TLS_CERTIFICATE_KEY=/etc/nginx/certs/tls.key
+    NGINX_TLS_CERTIFICATE_KEY=/etc/nginx/certs/tls.key \
+    NGINX_WEB_ROOT=/usr/share/nginx/export-web
 EXPOSE 80 443 9000
 # Any HTTP answer, even a 502 while the API restarts, shows that nginx itself is up.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \

@@ -7,7 +7,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -101,11 +101,13 @@ export class S3ObjectStore implements ObjectStore {
     prefix: string,
     options: { startAfter?: string; limit: number },
   ): Promise<ObjectPage> {
-    const command = new ListObjectsV2Command({
+    // ListObjects (version 1) pages by key: the local emulator's ListObjectsV2 continuation
+    // tokens need DES, which Node 20's OpenSSL 3 no longer offers. S3 and MinIO serve both.
+    const command = new ListObjectsCommand({
       Bucket: bucket,
       Prefix: prefix,
       MaxKeys: options.limit,
-      ...(options.startAfter ? { StartAfter: options.startAfter } : {}),
+      ...(options.startAfter ? { Marker: options.startAfter } : {}),
     });
     try {
       const page = await this.client.send(command);
