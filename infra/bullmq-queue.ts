@@ -17,7 +17,8 @@ export interface BullQueueOptions {
 const failedRetentionSeconds = 24 * 3_600;
 
 export class BullJobQueue implements JobQueue {
-  private readonly queue: Queue;
+  /** The BullMQ queue itself, for the dashboard. */
+  readonly queue: Queue;
   private readonly backoffMs: number;
 
   constructor(name: string, options: BullQueueOptions) {

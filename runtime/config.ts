@@ -48,6 +48,8 @@ const environment = type({
   // HMAC key of read tokens; every API process must have the same one.
   'READ_TOKEN_SECRET?': 'string >= 32',
   'READ_TOKEN_TTL_SECONDS?': integer(60, 7 * day),
+  // Owners whose API keys open the queue dashboard, comma-separated.
+  'ADMIN_OWNERS?': /^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/,
   'MAX_FILES_PER_EXPORT?': integer(1, 1_000),
   'MAX_ACTIVE_EXPORTS?': integer(1, 100_000),
   'MAX_EXPORT_MIB?': integer(1, 50 * 1_048_576),
@@ -101,6 +103,7 @@ export interface Config {
     /** Unset only when authentication is off; tokens are then signed with a random key. */
     readTokenSecret: string | undefined;
     readTokenTtlSeconds: number;
+    adminOwners: string[];
   };
   /** Per-owner limits: files and source bytes per export, and exports not yet ended. */
   limits: { maxFilesPerExport: number; maxActiveExports: number; maxExportBytes: number };
@@ -207,6 +210,7 @@ function buildConfig(settings: typeof environment.infer): Config {
       enabled: settings.AUTH_ENABLED === 'true',
       readTokenSecret: settings.READ_TOKEN_SECRET,
       readTokenTtlSeconds: settings.READ_TOKEN_TTL_SECONDS ?? 3_600,
+      adminOwners: (settings.ADMIN_OWNERS ?? 'admin').split(','),
     },
     limits: {
       maxFilesPerExport: settings.MAX_FILES_PER_EXPORT ?? 1_000,

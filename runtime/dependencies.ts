@@ -63,6 +63,8 @@ export interface Services {
   /** Carries traces from the enqueue to the worker through the job. */
   queueTelemetry: BullMQOtel;
   rateLimiter: RedisRateLimiter;
+  /** The BullMQ queue, for the dashboard. */
+  bullQueue: BullJobQueue;
   apiKeys: RedisApiKeys;
   readTokens: ReadTokens;
   close(): Promise<void>;
@@ -140,6 +142,7 @@ export function createServices(
     deps,
     queueTelemetry,
     rateLimiter,
+    bullQueue: queue,
     apiKeys,
     readTokens,
     workerConnection: () => {

@@ -7,9 +7,15 @@ import type { Config } from './config.js';
 import type { Services } from './dependencies.js';
 import { createHttpApp } from './hosts/http/app.js';
 import { parseTrustedProxies } from './hosts/http/client-address.js';
+import { createDashboard, dashboardPath } from './hosts/http/dashboard.js';
+import { docsRoutes } from './hosts/http/docs.js';
+import { buildOpenApi } from './openapi.js';
 import { startWorkerHost, type WorkerHost } from './hosts/worker-host.js';
 import { getTelemetry } from './telemetry/current.js';
 import { metricsResponse, startMetricsServer } from './telemetry/metrics-endpoint.js';
+
+/** The version the OpenAPI document states. */
+const serviceVersion = '0.1.0';
 
 /** A started process part that can be stopped. */
 export interface Running {
@@ -28,7 +34,12 @@ export async function startApi(
     logger,
     maxBodyBytes: config.api.maxBodyBytes,
     sseHeartbeatMs: config.api.sseHeartbeatMs,
-    extraRoutes: [{ path: '/metrics', handler: metricsResponse }],
+    extraRoutes: [
+      { path: '/metrics', handler: metricsResponse },
+      ...docsRoutes(buildOpenApi(httpFunctions, serviceVersion)),
+    ],
+    adminApps: [{ path: dashboardPath, app: createDashboard([services.bullQueue.queue]) }],
+    adminOwners: config.auth.adminOwners,
     rateLimiter: services.rateLimiter,
     trustedProxies: parseTrustedProxies(config.api.trustedProxies),
     shutdown: shutdown.signal,

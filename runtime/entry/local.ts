@@ -28,6 +28,10 @@ const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, service: 'local' });
 const stackDir = path.resolve(config.localStackDir);
 const stops: Array<() => Promise<void>> = [];
+// Registered before anything starts, so a Ctrl+C during start-up stops what already runs.
+stopOnSignals(logger, async () => {
+  for (const stop of stops) await stop();
+});
 
 const redisUrl = config.redisUrl ?? (await startOwnRedis());
 const s3 = config.s3.endpoint ? config.s3 : await startOwnS3();
@@ -66,9 +70,6 @@ await writeStackFile(stackDir, {
 });
 
 printSummary();
-stopOnSignals(logger, async () => {
-  for (const stop of stops) await stop();
-});
 
 async function startOwnRedis(): Promise<string> {
   await ensureRedisServer({ log: (line) => process.stdout.write(`${line}\n`) });

@@ -56,6 +56,10 @@ export function createHttpApp(
   }
   app.use(identify(options.auth));
   if (options.rateLimiter) app.use(readLimit(options.rateLimiter, functions));
+  for (const admin of options.adminApps ?? []) {
+    app.use(`${admin.path}/*`, requireAdmin(options));
+    app.route(admin.path, admin.app);
+  }
 
   for (const fn of functions) mountFunction(app, fn, options);
 
@@ -89,6 +93,22 @@ function readLimit(limiter: RateLimiter, functions: readonly AnyHttpFunction[]) 
   return async (c: Context<Env>, next: () => Promise<void>) => {
     if (unlimited.has(c.req.path) || c.req.method === 'OPTIONS') return next();
     return limit(c, next);
+  };
+}
+
+/** With authentication on, lets only API keys of the admin owners through. */
+function requireAdmin(options: HttpHostOptions) {
+  return async (c: Context<Env>, next: () => Promise<void>) => {
+    if (options.auth) {
+      const principal = c.get('principal');
+      if (!principal || principal.via !== 'api_key') {
+        throw new HttpError(401, 'unauthorized', 'Send an admin API key as "Authorization: Bearer <key>"', 'Authorization', { 'WWW-Authenticate': 'Bearer realm="export-service"' });
+      }
+      if (!(options.adminOwners ?? []).includes(principal.owner)) {
+        throw new HttpError(403, 'forbidden', `Owner ${principal.owner} is not an admin (ADMIN_OWNERS)`);
+      }
+    }
+    await next();
   };
 }
 

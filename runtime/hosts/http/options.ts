@@ -1,7 +1,7 @@
 /** Options of the HTTP host. */
 import type { BlockList } from 'node:net';
 
-import type { Context } from 'hono';
+import type { Context, Hono } from 'hono';
 
 import type { Logger } from '../../contract/define.js';
 import type { AuthOptions } from './auth.js';
@@ -14,7 +14,7 @@ export interface HttpHostOptions {
   logger: Logger;
   maxBodyBytes: number;
   sseHeartbeatMs: number;
-  /** Host-level GET routes that are not functions, such as `/metrics`. */
+  /** Host-level GET routes that are not functions, such as `/metrics`; always public. */
   extraRoutes?: ReadonlyArray<{ path: string; handler: (c: Context) => Response | Promise<Response> }>;
   /** Request budgets; unset means no limits, as in unit tests. */
   rateLimiter?: RateLimiter;
@@ -24,6 +24,10 @@ export interface HttpHostOptions {
   shutdown?: AbortSignal;
   /** API keys and read tokens; unset turns authentication off. */
   auth?: AuthOptions;
+  /** Operator apps such as the queue dashboard; with authentication on, admins only. */
+  adminApps?: ReadonlyArray<{ path: string; app: Hono }>;
+  /** Owners whose API keys open the admin apps. */
+  adminOwners?: readonly string[];
   /** Returns the socket peer's address; defaults to Node's socket, for @hono/node-server. */
   peerAddress?: (c: Context) => string | undefined;
 }
