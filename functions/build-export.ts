@@ -14,12 +14,13 @@ import type {
   ObjectStore,
   UrlSigner,
 } from './lib/ports.js';
+import { type NotifyDeps, notifyEnded } from './lib/notify-ended.js';
 import { preflight } from './lib/preflight.js';
 import { buildExportData } from './lib/schemas.js';
 import type { ExportRecord } from './lib/snapshot.js';
 import type { ZipSummary } from './lib/zip-writer.js';
 
-export interface BuildExportDeps {
+export interface BuildExportDeps extends NotifyDeps {
   records: JobRecords;
   events: JobEvents;
   store: ObjectStore;
@@ -71,7 +72,7 @@ export const buildExport = defineJob({
   async onFailure(input, deps: BuildExportDeps, _context, failure) {
     const error = { code: failure.code, message: failure.message };
 
-    await deps.records.update(input.exportId, (record) => {
+    const record = await deps.records.update(input.exportId, (record) => {
       // A cancelled export keeps its status; the failure is only how the run stopped.
       if (record.status === 'cancelled') return record;
 
@@ -80,6 +81,7 @@ export const buildExport = defineJob({
 
       return { ...record, status: 'queued', lastError: error, updatedAt };
     });
+    if (failure.final && record.status === 'failed') await notifyEnded(record, deps);
   },
 });
 
@@ -103,7 +105,8 @@ async function build(input: Input, deps: BuildExportDeps, context: JobContext) {
   const key = `exports/${input.exportId}.zip`;
   const job = { exportId: input.exportId, requestedCount: input.fileIds.length, key, found };
   const result = await buildZip(job, deps, context);
-  await complete(input.exportId, key, result, deps);
+  const completed = await complete(input.exportId, key, result, deps);
+  if (completed.status === 'completed') await notifyEnded(completed, deps);
 
   context.telemetry.setAttributes({
     'export.file_count': result.filesDone,
@@ -182,7 +185,7 @@ async function complete(
     { jobId: `expire-${exportId}`, attempts: 5, delayMs: settings.artifactRetentionSeconds * 1000 },
   );
 
-  await save(exportId, deps, (record) => {
+  return save(exportId, deps, (record) => {
     // Cancelled while the upload finished: the zip stays until the expiry job deletes it.
     if (record.status === 'cancelled') return record;
 
@@ -204,8 +207,8 @@ async function save(
   exportId: string,
   deps: BuildExportDeps,
   change: (record: ExportRecord) => ExportRecord,
-) {
-  await deps.records.update(exportId, (record) => {
+): Promise<ExportRecord> {
+  return deps.records.update(exportId, (record) => {
     const next = change(record);
     if (next === record) return record;
 

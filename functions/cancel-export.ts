@@ -8,10 +8,11 @@ import { type } from 'arktype';
 import { defineHttp } from '../runtime/contract/define.js';
 import { HttpError } from '../runtime/contract/errors.js';
 import type { Clock, JobQueue, JobRecords } from './lib/ports.js';
+import { type NotifyDeps, notifyEnded } from './lib/notify-ended.js';
 import { exportIdParams, exportNotFound } from './lib/schemas.js';
 import { terminalStatuses, toSnapshot } from './lib/snapshot.js';
 
-export interface CancelExportDeps {
+export interface CancelExportDeps extends NotifyDeps {
   records: JobRecords;
   queue: JobQueue;
   clock: Clock;
@@ -41,6 +42,7 @@ export const cancelExport = defineHttp({
 
     // A job no worker has taken yet is removed; a running one stops on the record change.
     await deps.queue.remove(params.id);
+    await notifyEnded(record, deps);
 
     return { status: 200, body: toSnapshot(record) };
   },

@@ -4,6 +4,7 @@ import { buildExport } from './build-export.js';
 import { cancelExport } from './cancel-export.js';
 import { checkDownload } from './check-download.js';
 import { createExport } from './create-export.js';
+import { deliverWebhook } from './deliver-webhook.js';
 import { downloadExport } from './download-export.js';
 import { expireExport } from './expire-export.js';
 import { followExport } from './follow-export.js';
@@ -37,4 +38,4 @@ export const httpFunctions: readonly AnyHttpFunction[] = [
   startDownload,
 ];
 
-export const jobFunctions: readonly AnyJobFunction[] = [buildExport, expireExport];
+export const jobFunctions: readonly AnyJobFunction[] = [buildExport, expireExport, deliverWebhook];

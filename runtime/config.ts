@@ -60,6 +60,12 @@ const environment = type({
   'OTEL_EXPORTER_OTLP_ENDPOINT?': 'string.url',
   'OTEL_SERVICE_NAME?': 'string > 0',
   'METRICS_PORT?': integer(0, 65_535),
+  // Hosts callback URLs may name: exact names, or *.example.com for subdomains.
+  'WEBHOOK_ALLOWED_HOSTS?': 'string',
+  'WEBHOOK_ALLOW_PRIVATE_ADDRESSES?': "'true' | 'false'",
+  // Standard Webhooks secret: "whsec_" and base64; receivers verify signatures with it.
+  'WEBHOOK_SECRET?': /^whsec_[A-Za-z0-9+/=]{24,}$/,
+  'WEBHOOK_ATTEMPTS?': integer(1, 20),
   'SQS_QUEUE_URL?': 'string.url',
   'LAMBDA_TIMEOUT_SECONDS?': integer(1, 900),
   'SQS_VISIBILITY_TIMEOUT_SECONDS?': integer(0, 43_200),
@@ -122,6 +128,13 @@ export interface Config {
   artifactRetentionSeconds: number;
   logLevel: string;
   telemetry: TelemetrySettings;
+  /** Completion webhooks. */
+  webhooks: {
+    allowedHosts: string[];
+    allowPrivateAddresses: boolean;
+    secret: string | undefined;
+    attempts: number;
+  };
   /** The Lambda deployment: its job queue and the limits the SQS consumer checks. */
   lambda: {
     queueUrl: string | undefined;
@@ -234,6 +247,15 @@ function buildConfig(settings: typeof environment.infer): Config {
       serviceName: settings.OTEL_SERVICE_NAME,
       metricsPort: settings.METRICS_PORT ?? 9464,
     },
+    webhooks: {
+      allowedHosts: (settings.WEBHOOK_ALLOWED_HOSTS ?? '')
+        .split(',')
+        .map((host) => host.trim())
+        .filter((host) => host !== ''),
+      allowPrivateAddresses: settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'true',
+      secret: settings.WEBHOOK_SECRET,
+      attempts: settings.WEBHOOK_ATTEMPTS ?? 6,
+    },
     lambda: {
       queueUrl: settings.SQS_QUEUE_URL,
       timeoutSeconds: settings.LAMBDA_TIMEOUT_SECONDS ?? 900,
@@ -260,6 +282,9 @@ function checkRelations(config: Config): void {
   }
   if (config.artifactRetentionSeconds >= config.recordRetentionSeconds) {
     problems.push('ARTIFACT_RETENTION_SECONDS must be shorter than RECORD_RETENTION_SECONDS');
+  }
+  if (config.webhooks.allowedHosts.length > 0 && config.webhooks.secret === undefined) {
+    problems.push('WEBHOOK_SECRET must be set when WEBHOOK_ALLOWED_HOSTS names hosts');
   }
   if (config.auth.enabled && config.auth.readTokenSecret === undefined) {
     problems.push('READ_TOKEN_SECRET must be set when AUTH_ENABLED is true (32 characters or more)');

@@ -19,6 +19,7 @@ import type { FollowExportsDeps } from '../functions/follow-exports.js';
 import type { GetExportDeps } from '../functions/get-export.js';
 import type { HealthDeps } from '../functions/health.js';
 import type { IssueTokenDeps } from '../functions/issue-token.js';
+import type { DeliverWebhookDeps } from '../functions/deliver-webhook.js';
 import type { InitiateDownloadDeps } from '../functions/initiate-download.js';
 import type { ListExportsDeps } from '../functions/list-exports.js';
 import type { ListFilesDeps } from '../functions/list-files.js';
@@ -31,6 +32,8 @@ import { RedisJobEvents } from '../infra/redis/job-events.js';
 import { RedisJobRecords } from '../infra/redis/job-records.js';
 import { RedisRateLimiter } from '../infra/redis/rate-limiter.js';
 import { S3ObjectStore } from '../infra/s3/object-store.js';
+import { AddressPolicy } from '../infra/webhooks/address-policy.js';
+import { HttpWebhookSender, StandardWebhookSigner } from '../infra/webhooks/http-sender.js';
 import { S3UrlSigner } from '../infra/s3/url-signer.js';
 import { createPublicSigningClient, createS3Client } from '../infra/s3-client.js';
 import type { JobQueue } from '../functions/lib/ports.js';
@@ -53,7 +56,8 @@ export type ServiceDeps = CreateExportDeps &
   FollowExportsDeps &
   CancelExportDeps &
   DownloadExportDeps &
-  IssueTokenDeps;
+  IssueTokenDeps &
+  DeliverWebhookDeps;
 
 /** The dependencies and the connections behind them. */
 export interface Services {
@@ -115,6 +119,10 @@ export function createServices(
     buckets: { source: config.sourceBucket, export: config.exportBucket },
     jobs: { attempts: config.jobs.attempts },
     limits: config.limits,
+    webhooks: new HttpWebhookSender(new AddressPolicy(config.webhooks)),
+    // Without allowed hosts no webhook is sent, so a random secret signs nothing real.
+    webhookSigner: new StandardWebhookSigner(config.webhooks.secret ?? `whsec_${randomBytes(24).toString('base64')}`),
+    webhookAttempts: config.webhooks.attempts,
     tokens: readTokens,
     readTokenTtlSeconds: config.auth.readTokenTtlSeconds,
     claims: new RedisClaimStore(redis, config.redisPrefix),

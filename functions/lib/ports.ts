@@ -151,6 +151,25 @@ export interface TokenIssuer {
   issue(owner: string, exportId: string | undefined, expiresAt: number): string;
 }
 
+/** What a webhook endpoint answered. */
+export interface WebhookResponse {
+  status: number;
+}
+
+/** Sends webhook requests to addresses the configured allow-list accepts. */
+export interface WebhookSender {
+  /** Throws WebhookRejectedError for an address outside the allow-list, at any point. */
+  check(url: string): void;
+
+  /** POSTs `body` with `headers`; follows no redirect; throws on network errors. */
+  post(url: string, body: string, headers: Record<string, string>): Promise<WebhookResponse>;
+}
+
+/** Signs webhook payloads (Standard Webhooks: id, timestamp and signature headers). */
+export interface WebhookSigner {
+  sign(messageId: string, timestamp: Date, payload: string): string;
+}
+
 /** A clock and id source, injected so tests control time and ids. */
 export interface Clock {
   now(): number;

@@ -56,8 +56,18 @@ export interface ExportRecord {
   /** Why the last attempt failed while another one is still to come. */
   lastError?: { code: string; message: string } | undefined;
   artifact?: ExportArtifact;
+  /** Where to POST the snapshot once the export ends. */
+  callbackUrl?: string;
+  /** Each delivery attempt of the completion webhook. */
+  webhook?: WebhookDelivery;
   /** The multipart upload of the running attempt, so a later attempt can abort it. */
   upload?: { bucket: string; key: string; uploadId: string } | undefined;
+}
+
+/** The state of a completion webhook. */
+export interface WebhookDelivery {
+  delivered: boolean;
+  attempts: Array<{ at: string; status?: number; error?: string }>;
 }
 
 /** What `GET /v1/export/:id` and the SSE frames carry. */
@@ -76,6 +86,7 @@ export interface ExportSnapshot {
   zip?: { fileName: string; size: number; sha256: string };
   error?: { code: string; message: string };
   lastError?: { code: string; message: string } | undefined;
+  webhook?: WebhookDelivery;
 }
 
 /** Builds a new queued record for `fileIds`, which must already be distinct. */
@@ -105,7 +116,14 @@ export function newRecord(
 
 /** Returns the client's view of `record`, without bucket names, keys or the id list. */
 export function toSnapshot(record: ExportRecord): ExportSnapshot {
-  const { fileIds: _fileIds, artifact, owner: _owner, upload: _upload, ...visible } = record;
+  const {
+    fileIds: _fileIds,
+    artifact,
+    owner: _owner,
+    upload: _upload,
+    callbackUrl: _callbackUrl,
+    ...visible
+  } = record;
 
   if (record.status !== 'completed' || !artifact) return visible;
 

@@ -24,11 +24,15 @@ export async function startExport(
   deps: StartExportDeps,
   context: HttpContext,
   exportId = deps.newId(),
+  callbackUrl?: string,
 ): Promise<ExportRecord> {
   const distinct = [...new Set(fileIds)];
   await checkLimits(distinct.length, deps, context.owner);
   const now = new Date(deps.clock.now());
-  const record = newRecord(exportId, distinct, deps.jobs.attempts, now, context.owner);
+  const record = {
+    ...newRecord(exportId, distinct, deps.jobs.attempts, now, context.owner),
+    ...(callbackUrl ? { callbackUrl } : {}),
+  };
 
   await deps.records.create(record);
   await deps.queue.enqueue(

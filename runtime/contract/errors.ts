@@ -60,6 +60,11 @@ export class StorageError extends Error {
   }
 }
 
+/** A webhook address outside the allow-list, or one resolving to a refused address. */
+export class WebhookRejectedError extends Error {
+  override readonly name = 'WebhookRejectedError';
+}
+
 /** A Redis or queue outage, seen by the hosts as "try again shortly". */
 export class BackendUnavailableError extends Error {
   override readonly name = 'BackendUnavailableError';

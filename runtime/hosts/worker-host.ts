@@ -65,8 +65,16 @@ export function startWorkerHost(
 
   return {
     workers,
-    close: async () => {
-      await Promise.all(workers.map((worker) => worker.close()));
+    close: async (deadlineMs: number) => {
+      const timer = setTimeout(() => {
+        options.logger.warn({ deadlineMs }, 'Shutdown deadline passed; handing back running jobs');
+        shutdown.abort(new Error('The worker is shutting down'));
+      }, deadlineMs);
+      try {
+        await Promise.all(workers.map((worker) => worker.close()));
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

@@ -86,8 +86,14 @@ async function handleRecord(
   const now = (options.now ?? Date.now)();
   if (message.runAt !== undefined && message.runAt > now) {
     const delay = Math.min(maxSqsDelaySeconds, Math.ceil((message.runAt - now) / 1000));
-    await options.requeue(message, delay);
-    return false;
+    try {
+      await options.requeue(message, delay);
+      return false;
+    } catch (error) {
+      // SQS delivers this one message again; the rest of the batch is unaffected.
+      options.logger.error({ err: error, messageId: record.messageId }, 'Could not requeue a delayed job');
+      return true;
+    }
   }
 
   const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
