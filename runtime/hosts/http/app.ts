@@ -13,7 +13,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { AnyHttpFunction, Logger } from '../../contract/define.js';
 import { HttpError } from '../../contract/errors.js';
 import { toErrorResponse } from '../../error-mapping.js';
-import { identify } from './auth.js';
+import { identify, rejectWrongCredentials } from './auth.js';
 import { clientAddress } from './client-address.js';
 import { allowedMethods } from './method-not-allowed.js';
 import { mountFunction } from './mount.js';
@@ -56,6 +56,7 @@ export function createHttpApp(
   }
   app.use(identify(options.auth));
   if (options.rateLimiter) app.use(readLimit(options.rateLimiter, functions));
+  app.use(rejectWrongCredentials());
   for (const admin of options.adminApps ?? []) {
     app.use(`${admin.path}/*`, requireAdmin(options));
     app.route(admin.path, admin.app);

@@ -33,10 +33,29 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-/** Sets `principal` from the request's credentials; rejects only credentials that are wrong. */
+/**
+ * Sets `principal` from the request's credentials. Wrong credentials are rejected only by
+ * `rejectWrongCredentials`, after the rate limit has counted the request by client address, so
+ * guessing keys costs budget like any other request.
+ */
 export function identify(auth: AuthOptions | undefined): MiddlewareHandler {
   return async (c, next) => {
-    c.set('principal', auth ? await principalOf(c, auth) : { via: 'anonymous', owner: anonymousOwner });
+    try {
+      c.set('principal', auth ? await principalOf(c, auth) : { via: 'anonymous', owner: anonymousOwner });
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      c.set('principal', null);
+      c.set('credentialError', error);
+    }
+    await next();
+  };
+}
+
+/** Throws the 401 that `identify` held back for wrong credentials. */
+export function rejectWrongCredentials(): MiddlewareHandler {
+  return async (c, next) => {
+    const error = c.get('credentialError') as HttpError | undefined;
+    if (error) throw error;
     await next();
   };
 }

@@ -9,12 +9,20 @@ import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { Context, MiddlewareHandler } from 'hono';
 
 import type { Logger } from '../../contract/define.js';
+import type { HttpError } from '../../contract/errors.js';
 import type { Principal } from './auth.js';
 import { instruments } from '../../telemetry/instruments.js';
 
 /** Variables the host keeps per request. */
 export type HostEnv = {
-  Variables: { requestId: string; logger: Logger; client: string; principal: Principal | null };
+  Variables: {
+    requestId: string;
+    logger: Logger;
+    client: string;
+    principal: Principal | null;
+    /** A wrong key or token, answered with 401 once the request is counted. */
+    credentialError?: HttpError;
+  };
 };
 
 /** Request ids a client may send; anything else is replaced so logs stay clean. */
