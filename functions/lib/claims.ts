@@ -67,12 +67,29 @@ export async function findRunningTwin(
   const takenBy = await claims.claim(claimKey, slot.newId, slot.ttlSeconds);
   if (takenBy === null) return null;
 
-  const twin = await records.get(takenBy);
+  const twin = await waitForRecord(records, takenBy);
   if (twin && !terminalStatuses.has(twin.status)) return twin;
 
   // NOTE: two requests that both find a finished twin here both start an export.
   await claims.set(claimKey, slot.newId, slot.ttlSeconds);
   return null;
+}
+
+/** How long a joining request waits for a twin that claimed its slot but is still starting. */
+const twinStartWaitMs = 1_000;
+const twinPollMs = 50;
+
+/**
+ * Returns the record of `jobId`, waiting a moment when it is missing: the slot is claimed
+ * before the record is stored, so a twin that is still starting has none yet.
+ */
+async function waitForRecord(records: JobRecords, jobId: string): Promise<ExportRecord | null> {
+  for (let waited = 0; ; waited += twinPollMs) {
+    const record = await records.get(jobId);
+    if (record || waited >= twinStartWaitMs) return record;
+
+    await new Promise((resolve) => setTimeout(resolve, twinPollMs));
+  }
 }
 
 function replay<T>(entry: IdempotencyEntry, fingerprint: string): T {

@@ -53,7 +53,8 @@ function describe(error: ArkError): { field: string | undefined; message: string
   const problem = flatten(error.problem);
 
   if (error.code === 'predicate' && problem === 'must be removed') {
-    return { field, message: `${field} is not a known field, so remove it` };
+    // Quoted, because a field name may be empty or start with a space.
+    return { field, message: `The field ${JSON.stringify(field ?? '')} is not known, so remove it` };
   }
 
   return { field, message: field ? `${field} ${problem}` : `The ${partName(error)} ${problem}` };
