@@ -134,6 +134,7 @@ function printSummary(): void {
     'Export service is running. Stop it with Ctrl+C.',
     `  API     ${proxy.url} through nginx  (direct: ${api.url}, health: ${proxy.url}/health)`,
     ...(proxy.httpsUrl ? [`  HTTPS   ${proxy.httpsUrl} through nginx`] : []),
+    `  Page    ${proxy.url}/app/  (the web page)`,
     `  Redis   ${redisUrl}`,
     `  S3      ${s3.endpoint ?? 'AWS'}  (buckets ${local.sourceBucket}, ${local.exportBucket})`,
     `          download URLs point to ${local.s3.publicEndpoint ?? 'AWS'}`,

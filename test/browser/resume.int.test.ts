@@ -25,6 +25,7 @@ import {
 } from './support/page.js';
 import { type BrowserStack, startBrowserStack } from './support/stack.js';
 
+const KiB = 1024;
 const MiB = 1024 * 1024;
 /** The page size of the page's exports list. */
 const exportsPageSize = 20;
@@ -130,13 +131,17 @@ describe('reload with the export off the first page', () => {
     jobId = await startExport(page);
     await waitUntilUnderWay(page, jobId);
 
-    // A full page of newer exports, created elsewhere, pushes it off the first page.
+    // A full page of newer exports, created elsewhere, pushes it off the first page. Reads
+    // crawl meanwhile, so that the export is still running at the reload however long the
+    // newer ones take. An export that ended before the reload would have left the saved list.
+    stack.setReadRate(8 * KiB);
     for (let i = 0; i < exportsPageSize; i += 1) {
       const { body } = await createExport(stack.nginx.url, [tiny.fileId]);
       await waitForEnd(stack.nginx.url, body.jobId);
     }
     await page.reload();
     await waitUntilReady(page);
+    stack.setReadRate(0.5 * MiB);
     watched = await watchExport(page, jobId);
   }, 60_000);
 

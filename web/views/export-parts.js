@@ -11,6 +11,9 @@ const statusLabels = {
   expired: 'Expired',
 };
 
+/** Statuses in which an export can still be cancelled. */
+const activeStatuses = new Set(['queued', 'processing']);
+
 /** Notes for the statuses in which an export ended without a zip to download. */
 const endNotes = {
   cancelled: 'The export was cancelled.',
@@ -44,29 +47,45 @@ export function buildExportParts(jobId) {
   const attempt = element('p', { className: 'attempt', hidden: true });
   const missing = element('p', { className: 'missing', hidden: true });
   const error = element('p', { className: 'error', hidden: true });
+  const ended = element('p', { className: 'ended', hidden: true });
 
   const download = element('a', { className: 'button download', hidden: true });
-  const retry = element('button', { type: 'button', className: 'retry', hidden: true });
-  retry.append('Retry', element('span', { className: 'visually-hidden', text: ` ${name}` }));
+  const retry = actionButton('retry', 'Retry', name);
+  const cancel = actionButton('cancel', 'Cancel', name);
   const retried = element('p', { className: 'retried', hidden: true });
-  const expires = element('p', { className: 'expires', hidden: true });
-  const actions = element('div', { className: 'actions' }, download, retry, retried, expires);
+  const zipName = element('p', { className: 'zip-name', hidden: true });
+  const actions = element(
+    'div',
+    { className: 'actions' },
+    ...[download, retry, cancel, retried, zipName],
+  );
 
   const article = element(
     'article',
     { 'aria-labelledby': title.id },
-    ...[header, label, progress, details, attempt, missing, error, actions],
+    ...[header, label, progress, details, attempt, missing, error, ended, actions],
   );
   const item = element('li', { className: 'export', dataset: { jobId } }, article);
 
   return {
-    ...{ item, title, status, created, progress, details, attempt, missing, error },
-    ...{ download, retry, retried, expires },
+    ...{ item, title, status, created, progress, details, attempt, missing, error, ended },
+    ...{ download, retry, cancel, retried, zipName },
   };
 }
 
-/** Draws `snapshot` into `parts`. `secondsLeft` is the estimate, or undefined when unknown. */
-export function renderExport(parts, snapshot, secondsLeft) {
+/** Builds a hidden button whose words for screen readers end with the export's name. */
+function actionButton(className, text, exportName) {
+  const button = element('button', { type: 'button', className, hidden: true });
+  button.append(text, element('span', { className: 'visually-hidden', text: ` ${exportName}` }));
+
+  return button;
+}
+
+/**
+ * Draws `snapshot` into `parts`. `secondsLeft` is the estimate of the time left, or undefined
+ * when unknown, and `downloadUrl` the link of a completed export's zip.
+ */
+export function renderExport(parts, snapshot, { secondsLeft, downloadUrl }) {
   parts.item.dataset.status = snapshot.status;
   parts.status.textContent = statusLabels[snapshot.status] ?? snapshot.status;
   parts.status.className = `status status-${snapshot.status}`;
@@ -78,7 +97,7 @@ export function renderExport(parts, snapshot, secondsLeft) {
   setVisible(parts.details, parts.details.textContent !== '');
   renderAttempt(parts.attempt, snapshot);
   renderMissing(parts.missing, snapshot.missingFileIds ?? []);
-  renderOutcome(parts, snapshot);
+  renderOutcome(parts, snapshot, downloadUrl);
 }
 
 function renderProgress(progressBar, snapshot) {
@@ -141,22 +160,26 @@ function renderMissing(node, missingFileIds) {
   setVisible(node, count > 0);
 }
 
-function renderOutcome(parts, snapshot) {
-  const completed = snapshot.status === 'completed' && Boolean(snapshot.downloadUrl);
+function renderOutcome(parts, snapshot, downloadUrl) {
+  const completed = snapshot.status === 'completed';
   const failed = snapshot.status === 'failed';
 
-  if (completed) renderDownload(parts, snapshot);
+  if (completed) renderDownload(parts, snapshot, downloadUrl);
   setVisible(parts.download, completed);
-  setVisible(parts.expires, completed);
+  setVisible(parts.zipName, completed && Boolean(snapshot.zip));
 
   const reason = snapshot.error?.message ?? 'the service gave no reason.';
-  const note = failed ? `Export failed: ${reason}` : endNotes[snapshot.status];
-  parts.error.textContent = note ?? '';
-  setVisible(parts.error, note !== undefined);
+  parts.error.textContent = failed ? `Export failed: ${reason}` : '';
+  setVisible(parts.error, failed);
+  const note = endNotes[snapshot.status];
+  parts.ended.textContent = note ?? '';
+  setVisible(parts.ended, note !== undefined);
+
   setVisible(parts.retry, failed && parts.retried.hidden);
+  setVisible(parts.cancel, activeStatuses.has(snapshot.status));
 }
 
-function renderDownload(parts, snapshot) {
+function renderDownload(parts, snapshot, downloadUrl) {
   const zip = snapshot.zip;
   const size = zip ? ` (${formatBytes(zip.size)})` : '';
   // The hidden words tell download links apart when a screen reader lists every link.
@@ -164,12 +187,9 @@ function renderDownload(parts, snapshot) {
     className: 'visually-hidden',
     text: ` export ${shortId(snapshot.jobId)}`,
   });
-  parts.download.href = snapshot.downloadUrl;
+  parts.download.href = downloadUrl;
   parts.download.replaceChildren('Download', exportName, size);
-
-  const name = zip ? `${zip.fileName}. ` : '';
-  const until = snapshot.expiresAt ? `The link works until ${formatTime(snapshot.expiresAt)}.` : '';
-  parts.expires.textContent = `${name}${until}`;
+  parts.zipName.textContent = zip?.fileName ?? '';
 }
 
 function plural(count, noun) {

@@ -3,7 +3,7 @@
  * follows again every unfinished export of the first page and of this browser's saved list,
  * so a reload mid-export picks up where the page was.
  */
-import { fetchSnapshotResult } from '../lib/api.js';
+import { ApiError, fetchSnapshotResult } from '../lib/api.js';
 import { ExportFollower, terminalStatuses } from '../lib/follower.js';
 import { shortId } from '../lib/format.js';
 import { forgetExport, loadSavedExports, saveExport } from '../lib/saved-exports.js';
@@ -28,6 +28,7 @@ const modeNotes = {
 
 export class ExportsView {
   #api;
+  #session;
   #items = new Map();
   #follower;
   #nextCursor = null;
@@ -38,9 +39,13 @@ export class ExportsView {
   /** The last quarter (0 to 3) of progress announced per export. */
   #announcedQuarters = new Map();
 
-  /** `EventSourceClass` is the browser's EventSource, or undefined to poll. */
-  constructor(api, EventSourceClass) {
+  /**
+   * `EventSourceClass` is the browser's EventSource, or undefined to poll. `session` is the
+   * AuthSession whose read token the download links carry.
+   */
+  constructor(api, EventSourceClass, session) {
     this.#api = api;
+    this.#session = session;
     this.#follower = new ExportFollower({
       EventSource: EventSourceClass,
       streamUrl: (ids) => api.progressUrl(ids),
@@ -52,6 +57,9 @@ export class ExportsView {
     this.#showMode(this.#follower.mode);
     this.#more.addEventListener('click', () => {
       if (isEnabled(this.#more)) void this.loadMore();
+    });
+    session.onTokenChange(() => {
+      for (const item of this.#items.values()) item.refreshDownloadLink();
     });
   }
 
@@ -111,7 +119,12 @@ export class ExportsView {
     if (item) {
       item.update(snapshot);
     } else {
-      item = new ExportItem(snapshot, { onRetry: (failed) => void this.#retry(failed) });
+      item = new ExportItem(snapshot, {
+        onRetry: (failed) => void this.#retry(failed),
+        onCancel: (running) => void this.#cancel(running),
+        onDownload: (completed) => void this.#download(completed),
+        downloadUrl: (jobId) => this.#api.downloadUrl(jobId),
+      });
       this.#items.set(snapshot.jobId, item);
       this.#insert(item);
     }
@@ -179,6 +192,46 @@ export class ExportsView {
       showError('retry', message);
     } finally {
       failed.setRetrying(false);
+    }
+  }
+
+  async #cancel(item) {
+    item.setCancelling(true);
+    try {
+      const snapshot = await this.#api.cancelExport(item.jobId);
+      this.#onSnapshot(snapshot);
+      showError('cancel', '');
+    } catch (error) {
+      const message = `Export ${shortId(item.jobId)} could not be cancelled: ${error.message}`;
+      showError('cancel', message);
+    } finally {
+      item.setCancelling(false);
+    }
+  }
+
+  /**
+   * Checks that the zip still exists before following the download link, so that a zip
+   * deleted after its retention marks the export expired instead of opening the API's error
+   * in place of the page. A token due for renewal, as after the computer slept, is renewed
+   * first.
+   */
+  async #download(item) {
+    try {
+      await this.#session.ensureFreshToken();
+      const snapshot = await this.#api.getExport(item.jobId);
+      this.#onSnapshot(snapshot);
+      showError('download', '');
+      if (snapshot.status !== 'completed') return;
+
+      // The response is a download, so the browser stays on this page.
+      window.location.assign(this.#api.downloadUrl(item.jobId));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        this.#onNotFound(item.jobId);
+        return;
+      }
+      const message = `Export ${shortId(item.jobId)} could not be downloaded: ${error.message}`;
+      showError('download', message);
     }
   }
 

@@ -3,6 +3,7 @@
  * every page, and the button that exports the selection. The selection survives paging.
  */
 import { formatBytes } from '../lib/format.js';
+import { newIdempotencyKey } from '../lib/idempotency-key.js';
 import { announce, element, isEnabled, setEnabled, showError } from './dom.js';
 
 const pageSize = 20;
@@ -24,8 +25,17 @@ export class FilesView {
   #nextCursor = null;
   /** True while a POST /v1/export is in flight, so a second click starts no second export. */
   #exporting = false;
+  /**
+   * The file ids and Idempotency-Key of the last export request that got no 202. A click that
+   * sends the same ids again reuses the key, so that a request whose response was lost
+   * returns the export that it started instead of starting a second one.
+   */
+  #failedRequest;
 
-  /** `onExport(fileIds)` starts an export and resolves once the API has accepted it. */
+  /**
+   * `onExport(fileIds, idempotencyKey)` starts an export and resolves once the API has
+   * accepted it.
+   */
   constructor(api, onExport) {
     this.#api = api;
     this.#onExport = onExport;
@@ -160,7 +170,8 @@ export class FilesView {
     this.#exporting = true;
     this.#renderSelection();
     try {
-      await this.#onExport(fileIds);
+      await this.#onExport(fileIds, this.#idempotencyKeyFor(fileIds));
+      this.#failedRequest = undefined;
       showError('export', '');
     } catch (error) {
       showError('export', `The export could not be started: ${error.message}`);
@@ -168,6 +179,14 @@ export class FilesView {
       this.#exporting = false;
       this.#renderSelection();
     }
+  }
+
+  /** Returns the key of the failed request for the same ids, or a new one. */
+  #idempotencyKeyFor(fileIds) {
+    const ids = fileIds.join(',');
+    if (this.#failedRequest?.ids !== ids) this.#failedRequest = { ids, key: newIdempotencyKey() };
+
+    return this.#failedRequest.key;
   }
 }
 

@@ -67,6 +67,12 @@ export async function waitUntilReady(page: Page): Promise<void> {
   await page.locator('body[data-ready="true"]').waitFor({ timeout: 15_000 });
 }
 
+/** Types `key` into the page's API key form and submits it. */
+export async function enterApiKey(page: Page, key: string): Promise<void> {
+  await page.getByLabel('API key', { exact: true }).fill(key);
+  await page.getByRole('button', { name: 'Use this key' }).click();
+}
+
 /** Ticks the checkbox of each source. The sources must be on the page shown. */
 export async function selectSources(page: Page, sources: Source[]): Promise<void> {
   for (const source of sources) await page.getByLabel(source.name, { exact: true }).check();

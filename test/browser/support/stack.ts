@@ -3,6 +3,7 @@
  * the worker in this process, and nginx in front serving the web page at /app/, as `npm start`
  * wires them. Source reads are throttled so that an export runs long enough to watch.
  */
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -10,8 +11,10 @@ import path from 'node:path';
 import { pipeline, Transform } from 'node:stream';
 
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { Redis } from 'ioredis';
 
 import { type LocalNginx, startNginx, toUpstream } from '../../../infra/local/nginx.js';
+import { RedisApiKeys } from '../../../infra/redis/api-keys.js';
 import { startTestServices, type TestServices } from '../../support/local-services.js';
 import { type RunningService, startService } from '../../support/service.js';
 
@@ -26,6 +29,13 @@ export interface BrowserStack {
   /** Stores `bytes` as the source of `fileId`, named `name`. */
   putSource(fileId: number, bytes: Uint8Array, name: string): Promise<void>;
   deleteSource(fileId: number): Promise<void>;
+  /**
+   * Stores a new API key for `owner` in the service's Redis, as `npm run api-key -- create`
+   * does, and returns it. Only useful with `auth`.
+   */
+  createKey(owner: string): Promise<string>;
+  /** Removes an API key; returns false when it was not stored. */
+  revokeKey(key: string): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +45,8 @@ export interface BrowserStackOptions {
   env?: Record<string, string>;
   /** Initial rate of source reads in bytes per second. */
   readBytesPerSecond: number;
+  /** Turns authentication on, with a random READ_TOKEN_SECRET. */
+  auth?: boolean;
 }
 
 /** Starts the servers, nginx and the service. `stop` stops all of them. */
@@ -50,10 +62,15 @@ export async function startBrowserStack(options: BrowserStackOptions): Promise<B
   try {
     const testServices = await startTestServices();
     stops.push(() => testServices.stop());
-    const { nginx, service } = await startBehindNginx(dir, testServices, options.env ?? {});
+    const env = { ...(options.auth ? authSettings() : {}), ...options.env };
+    const { nginx, service } = await startBehindNginx(dir, testServices, env);
     stops.push(() => nginx.stop(), () => service.stop());
     const rate = { bytesPerSecond: options.readBytesPerSecond };
     throttleSourceReads(service, rate);
+    // Connects on the first command, so stacks without authentication open no connection.
+    const redis = new Redis(testServices.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+    stops.push(async () => redis.disconnect());
+    const keys = new RedisApiKeys(redis, service.config.redisPrefix);
 
     return {
       nginx,
@@ -64,12 +81,18 @@ export async function startBrowserStack(options: BrowserStackOptions): Promise<B
       },
       putSource: (fileId, bytes, name) => service.putSource(fileId, bytes, name),
       deleteSource: (fileId) => deleteSource(service, fileId),
+      createKey: (owner) => keys.create(owner),
+      revokeKey: (key) => keys.revoke(key),
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+function authSettings(): Record<string, string> {
+  return { AUTH_ENABLED: 'true', READ_TOKEN_SECRET: randomBytes(32).toString('hex') };
 }
 
 /**
