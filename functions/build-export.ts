@@ -38,7 +38,7 @@ export interface BuildExportSettings {
   uploadMemoryBudgetBytes: number;
   downloadUrlTtlSeconds: number;
   artifactRetentionSeconds: number;
-  /** The most source bytes one export may pack. */
+  /** The maximum of source bytes in one export. */
   maxExportBytes: number;
 }
 
@@ -178,7 +178,7 @@ async function complete(
   });
   const now = deps.clock.now();
 
-  // Scheduled before the record says completed, so a completed export always has its expiry.
+  // Scheduled before the record is marked completed, so every completed export has its expiry.
   await deps.queue.enqueue(
     'expire-export',
     { exportId },

@@ -4,7 +4,7 @@ import { type ConnectionOptions, Queue, type Telemetry } from 'bullmq';
 import type { EnqueueOptions, JobQueue } from '../functions/lib/ports.js';
 import { BackendUnavailableError } from '../runtime/contract/errors.js';
 
-/** How jobs retry and how long finished entries stay. */
+/** Queue options: the connection, key prefix, retry backoff and trace carrier. */
 export interface BullQueueOptions {
   connection: ConnectionOptions;
   prefix: string;

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 
 import { type } from 'arktype';
 
-/** A whole number within `min`..`max`, parsed from its decimal string. */
+/** Parses a whole number within `min`..`max` from its decimal string. */
 function integer(min: number, max: number) {
   return type('string.integer.parse').to(type.number.atLeast(min).atMost(max));
 }
@@ -87,7 +87,7 @@ export interface Config {
     url: string;
     maxBodyBytes: number;
     sseHeartbeatMs: number;
-    /** How long `POST /v1/download/start` waits for its export before it answers 202. */
+    /** How long `POST /v1/download/start` waits for its export before it responds with 202. */
     downloadStartWaitMs: number;
     /** How long a stopping API waits for open requests before it closes them. */
     shutdownTimeoutMs: number;
@@ -148,7 +148,7 @@ export interface Config {
   corpusDir: string | undefined;
 }
 
-/** Where traces go and where metrics are served. */
+/** The trace destination and the worker's metrics port. */
 export interface TelemetrySettings {
   /** OTLP/HTTP base address, such as Jaeger's `http://jaeger:4318`; unset exports nothing. */
   otlpEndpoint: string | undefined;

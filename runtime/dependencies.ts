@@ -77,7 +77,7 @@ export interface Services {
 /** API calls fail fast during a Redis outage instead of queueing behind a reconnect. */
 const commandOptions: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5_000 };
 
-/** Connects to Redis and S3 as `config` says; the connections open lazily. */
+/** Connects to Redis and S3 as `config` sets; the connections open lazily. */
 export function createServices(
   config: Readonly<Config>,
   redisUrl: string,

@@ -39,8 +39,8 @@ export async function runOnce<T>(
 
   const claimKey = `idempotency:${context.owner}:${key}`;
   const pending: IdempotencyEntry = { state: 'pending', fingerprint };
-  const taken = await claims.claim(claimKey, JSON.stringify(pending), idempotencyTtlSeconds);
-  if (taken !== null) return { response: replay<T>(JSON.parse(taken), fingerprint), replayed: true };
+  const holder = await claims.claim(claimKey, JSON.stringify(pending), idempotencyTtlSeconds);
+  if (holder !== null) return { response: replay<T>(JSON.parse(holder), fingerprint), replayed: true };
 
   try {
     const response = await create();
@@ -64,10 +64,10 @@ export async function findRunningTwin(
   slot: { owner: string; fingerprint: string; newId: string; ttlSeconds: number },
 ): Promise<ExportRecord | null> {
   const claimKey = `running:${slot.owner}:${slot.fingerprint}`;
-  const takenBy = await claims.claim(claimKey, slot.newId, slot.ttlSeconds);
-  if (takenBy === null) return null;
+  const holder = await claims.claim(claimKey, slot.newId, slot.ttlSeconds);
+  if (holder === null) return null;
 
-  const twin = await waitForRecord(records, takenBy);
+  const twin = await waitForRecord(records, holder);
   if (twin && !terminalStatuses.has(twin.status)) return twin;
 
   // NOTE: two requests that both find a finished twin here both start an export.

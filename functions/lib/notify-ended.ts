@@ -2,7 +2,7 @@
 import type { JobQueue } from './ports.js';
 import type { ExportRecord } from './snapshot.js';
 
-/** What scheduling needs. */
+/** Dependencies of scheduling a webhook. */
 export interface NotifyDeps {
   queue: JobQueue;
   webhookAttempts: number;

@@ -64,7 +64,7 @@ export interface JobQueue {
   remove(jobId: string): Promise<boolean>;
 }
 
-/** What a HEAD request learns about an object. */
+/** The metadata a HEAD request returns for an object. */
 export interface ObjectInfo {
   size: number;
   etag: string;
@@ -151,7 +151,7 @@ export interface TokenIssuer {
   issue(owner: string, exportId: string | undefined, expiresAt: number): string;
 }
 
-/** What a webhook endpoint answered. */
+/** The response of a webhook endpoint. */
 export interface WebhookResponse {
   status: number;
 }

@@ -38,7 +38,7 @@ export interface ExportArtifact {
 /** A job's record. Fields below `version` are internal and never leave the service. */
 export interface ExportRecord {
   jobId: string;
-  /** Who created the export; `anonymous` while authentication is off. */
+  /** The owner who created the export; `anonymous` while authentication is off. */
   owner: string;
   status: ExportStatus;
   attempt: number;
@@ -53,10 +53,10 @@ export interface ExportRecord {
   downloadUrl?: string;
   expiresAt?: string;
   error?: { code: string; message: string };
-  /** Why the last attempt failed while another one is still to come. */
+  /** The failure of the last attempt, while another one is still to come. */
   lastError?: { code: string; message: string } | undefined;
   artifact?: ExportArtifact;
-  /** Where to POST the snapshot once the export ends. */
+  /** The URL that receives the snapshot once the export ends. */
   callbackUrl?: string;
   /** Each delivery attempt of the completion webhook. */
   webhook?: WebhookDelivery;
@@ -70,7 +70,7 @@ export interface WebhookDelivery {
   attempts: Array<{ at: string; status?: number; error?: string }>;
 }
 
-/** What `GET /v1/export/:id` and the SSE frames carry. */
+/** The client's view of an export, in `GET /v1/export/:id` and the SSE frames. */
 export interface ExportSnapshot {
   jobId: string;
   status: ExportStatus;

@@ -4,7 +4,7 @@ import { HttpError } from '../../runtime/contract/errors.js';
 import type { Clock, JobQueue, JobRecords } from './ports.js';
 import { newRecord, type ExportRecord } from './snapshot.js';
 
-/** What creating an export needs. */
+/** Dependencies of creating an export. */
 export interface StartExportDeps {
   records: JobRecords;
   queue: JobQueue;

@@ -58,10 +58,15 @@ export class AddressPolicy {
   checkAddress(address: string): void {
     if (this.options.allowPrivateAddresses) return;
 
-    const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+    // IPv4-mapped IPv6 addresses come dotted from DNS (::ffff:127.0.0.1) but in hex from URL
+    // parsing (::ffff:7f00:1); both are checked as the IPv4 address they map.
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+    const plain = mapped
+      ? hexToIpv4(mapped[1]!, mapped[2]!)
+      : address.startsWith('::ffff:') ? address.slice(7) : address;
     const family = isIP(plain) === 6 ? 'ipv6' : 'ipv4';
     if (this.internal.check(plain, family)) {
-      throw new WebhookRejectedError(`${plain} is a private or loopback address`);
+      throw new WebhookRejectedError(`${address} is a private or loopback address`);
     }
   }
 }
@@ -70,4 +75,10 @@ function matches(pattern: string, host: string): boolean {
   if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1)) && host !== pattern.slice(2);
 
   return pattern === host;
+}
+
+function hexToIpv4(high: string, low: string): string {
+  const value = (parseInt(high, 16) << 16) | parseInt(low, 16);
+
+  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join('.');
 }

@@ -38,7 +38,7 @@ export class HttpWebhookSender implements WebhookSender {
         response.resume();
         response.on('end', () => resolve({ status: response.statusCode ?? 0 }));
       });
-      request.on('timeout', () => request.destroy(new Error(`No answer within ${timeoutMs} ms`)));
+      request.on('timeout', () => request.destroy(new Error(`No response within ${timeoutMs} ms`)));
       request.on('error', reject);
       request.end(body);
     });

@@ -8,7 +8,7 @@ import { type ConnectionOptions, type Job, type Telemetry, Worker } from 'bullmq
 import type { AnyJobFunction, Logger } from '../contract/define.js';
 import { runJob } from './run-job.js';
 
-/** What the host needs besides the functions. */
+/** Options of the BullMQ worker host. */
 export interface WorkerHostOptions {
   /** One object holding every dependency any mounted function declares. */
   deps: unknown;

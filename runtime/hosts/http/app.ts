@@ -45,7 +45,7 @@ export function createHttpApp(
 
   // Observed first, so that preflights and errors get request ids and access log lines too.
   app.use(observeRequests(options.logger, (c) => clientOf(c, options)));
-  // Before cors, which answers preflights itself, so that they carry the headers too.
+  // Before cors, which responds to preflights itself, so that they carry the headers too.
   app.use(secureHeaders());
   app.use(cors({ origin: '*', exposeHeaders: exposedHeaders, maxAge: 600 }));
   for (const route of options.extraRoutes ?? []) {
@@ -68,7 +68,7 @@ export function createHttpApp(
     const allowed = allowedMethods(functions, c.req.path);
     if (allowed.length === 0) return c.json(notFoundBody(c), 404);
 
-    const message = `${c.req.path} answers ${allowed.join(', ')}, not ${c.req.method}`;
+    const message = `${c.req.path} accepts ${allowed.join(', ')}, not ${c.req.method}`;
     const headers = { Allow: allowed.join(', ') };
     return respondWithError(c, new HttpError(405, 'method_not_allowed', message, undefined, headers));
   });
@@ -113,7 +113,7 @@ function requireAdmin(options: HttpHostOptions) {
   };
 }
 
-/** The socket peer, or the forwarded client when the peer is a trusted proxy. */
+/** Returns the socket peer, or the forwarded client when the peer is a trusted proxy. */
 function clientOf(c: Context, options: HttpHostOptions): string {
   const peer = (options.peerAddress ?? nodePeerAddress)(c);
   if (!options.trustedProxies) return peer ?? 'unknown';
@@ -132,6 +132,6 @@ function nodePeerAddress(c: Context): string | undefined {
 
 function notFoundBody(c: Context<Env>) {
   return {
-    error: { code: 'not_found', message: `No endpoint answers ${c.req.method} ${c.req.path}` },
+    error: { code: 'not_found', message: `No endpoint matches ${c.req.method} ${c.req.path}` },
   };
 }

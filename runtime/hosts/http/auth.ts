@@ -16,13 +16,13 @@ export interface ApiKeyStore {
   ownerOf(keyHash: string): Promise<string | null>;
 }
 
-/** What the host needs to authenticate; unset turns authentication off. */
+/** The credential stores of the host; unset turns authentication off. */
 export interface AuthOptions {
   apiKeys: ApiKeyStore;
   readTokens: ReadTokens;
 }
 
-/** Who is calling, and how they proved it. */
+/** The caller, and the kind of credential it sent. */
 export type Principal =
   | { via: 'anonymous'; owner: string }
   | { via: 'api_key'; owner: string }
@@ -71,7 +71,7 @@ export function authorize(fn: AnyHttpFunction, principal: Principal | null, expo
     throw new HttpError(403, 'forbidden', 'A read token only reads exports; send an API key');
   }
   if (principal.exportId !== undefined && principal.exportId !== exportId) {
-    // Another export's id answers as if it did not exist, so ids cannot be probed.
+    // Another export's id gets the same 404 as an unknown one, so ids cannot be probed.
     if (exportId !== undefined) throw new HttpError(404, 'not_found', `No export has the id ${exportId}`, 'id');
     throw new HttpError(403, 'forbidden', 'This read token is for one export only');
   }

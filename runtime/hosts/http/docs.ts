@@ -31,7 +31,8 @@ const page = `<!doctype html>
 `;
 
 // A file of its own, so the page needs no inline script under a strict Content-Security-Policy.
-const init = `window.SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });\n`;
+// validatorUrl: null keeps Swagger UI from loading a badge from its public validator.
+const init = `window.SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs', validatorUrl: null });\n`;
 
 /** Returns the routes that serve `document` and its docs page. */
 export function docsRoutes(document: object): ExtraRoute[] {

@@ -20,7 +20,7 @@ export type HostEnv = {
     logger: Logger;
     client: string;
     principal: Principal | null;
-    /** A wrong key or token, answered with 401 once the request is counted. */
+    /** A wrong key or token, rejected with 401 once the request is counted. */
     credentialError?: HttpError;
   };
 };
@@ -30,7 +30,7 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Sets the request id, the client address and the logger, then logs and measures the request
- * once it is answered.
+ * once the response is ready.
  */
 export function observeRequests(
   logger: Logger,

@@ -7,7 +7,7 @@ import type { Logger } from '../../contract/define.js';
 import type { AuthOptions } from './auth.js';
 import type { RateLimiter } from './rate-limit.js';
 
-/** What the host needs besides the functions. */
+/** Options of the HTTP host. */
 export interface HttpHostOptions {
   /** One object holding every dependency any mounted function declares. */
   deps: unknown;

@@ -46,7 +46,7 @@ export function parseJsonBody(contentType: string | undefined, text: string): un
   }
 }
 
-/** One problem as a field name and a sentence; the request part ("body", "params") is dropped. */
+/** Describes one problem as a field name and a sentence, without the request part ("body"). */
 function describe(error: ArkError): { field: string | undefined; message: string } {
   const segments = error.path.slice(1);
   const field = segments.length > 0 ? formatPath(segments) : undefined;

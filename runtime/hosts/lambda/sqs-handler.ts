@@ -14,7 +14,7 @@ import { maxSqsDelaySeconds, type QueuedJob, queuedJob } from './queued-job.js';
 /** Lambda's hard limit on one invocation. */
 export const maxLambdaTimeoutSeconds = 900;
 
-/** What the SQS host needs besides the functions. */
+/** Options of the SQS host. */
 export interface SqsHostOptions {
   deps: unknown;
   logger: Logger;
