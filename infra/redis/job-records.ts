@@ -45,7 +45,12 @@ export class RedisJobRecords implements JobRecords {
   constructor(
     private readonly redis: Redis,
     private readonly options: RedisRecordsOptions,
-  ) {}
+  ) {
+    // A defined command goes out as EVALSHA, so the script text is not sent on every write.
+    if (!('exportCompareAndSet' in redis)) {
+      redis.defineCommand('exportCompareAndSet', { numberOfKeys: 1, lua: compareAndSet });
+    }
+  }
 
   async create(record: ExportRecord): Promise<void> {
     const written = await this.write(record.jobId, 0, record);
@@ -134,10 +139,9 @@ export class RedisJobRecords implements JobRecords {
   }
 
   private async write(jobId: string, expected: number, record: ExportRecord): Promise<boolean> {
-    const result = await this.redis
-      .eval(
-        compareAndSet,
-        1,
+    const redis = this.redis as Redis & { exportCompareAndSet(...args: string[]): Promise<number> };
+    const result = await redis
+      .exportCompareAndSet(
         this.key(jobId),
         String(expected),
         String(record.version),
