@@ -97,6 +97,8 @@ describe('follower clean-up', () => {
 
   it('follows an abort before the first frame', async () => {
     const { current, progressUrl } = await startHeldExport();
+    // An export of an earlier test may still be ending; start from the held job's watcher alone.
+    await waitForFollowers(jobWatchers);
     const controller = new AbortController();
     // Up to date, so the server waits for a live frame before it sends the headers.
     const pending = fetch(`${service.url}${progressUrl}`, {
@@ -153,7 +155,8 @@ async function startHeldExport() {
 /** Waits until the API process has `count` followers and returns the count. */
 function waitForFollowers(count: number): Promise<number> {
   return waitFor(() => (events.followerCount() === count ? count : undefined), {
-    timeoutMs: 5_000,
+    // Generous, because a loaded CI machine can take seconds to notice a closed socket.
+    timeoutMs: 15_000,
     description: `${count} SSE followers`,
   });
 }
