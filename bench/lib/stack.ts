@@ -26,13 +26,15 @@ export interface Stack {
 }
 
 /**
- * Starts a fresh redis-server and the S3 emulator. The emulator's folder is kept between
- * runs, so that large sources are written once.
+ * Starts a fresh redis-server and the S3 emulator. The emulator's `downloads` bucket is kept
+ * between runs, so that large sources are written once; its `exports` bucket starts empty.
  */
 export async function startStack(name: string): Promise<Stack> {
   const redisDir = path.join(benchDir, 'redis', name);
   await rm(redisDir, { recursive: true, force: true });
   const localRedis: LocalRedis = await startRedisServer({ dir: redisDir });
+  // Zips of earlier runs are of no further use; the sources in `downloads` are kept.
+  await rm(path.join(benchDir, 's3', 'exports'), { recursive: true, force: true });
   const s3 = spawnNode('bench/servers/s3.ts', [path.join(benchDir, 's3'), 'downloads', 'exports'], {
     env: {},
   });

@@ -9,7 +9,7 @@ import type { HttpHostOptions } from './options.js';
 import { authorize } from './auth.js';
 import { type HostEnv, nameServerSpan } from './observe.js';
 import { budgetKey, limitRate } from './rate-limit.js';
-import { respondWithSse } from './sse.js';
+import { requestEnded, respondWithSse } from './sse.js';
 import { parseJsonBody, type RawInput, validateInput } from './validation.js';
 
 /** Registers `fn` under each of its paths. */
@@ -46,7 +46,15 @@ export function mountFunction(
 
 async function invoke(c: Context<HostEnv>, fn: AnyHttpFunction, options: HttpHostOptions) {
   const controller = new AbortController();
-  c.req.raw.signal.addEventListener('abort', () => controller.abort(), { once: true });
+  const clientSignal = c.req.raw.signal;
+  const onClientGone = () => controller.abort(requestEnded);
+  clientSignal.addEventListener('abort', onClientGone, { once: true });
+  // Removed when the request ends, so the client's signal holds no reference to this request.
+  controller.signal.addEventListener(
+    'abort',
+    () => clientSignal.removeEventListener('abort', onClientGone),
+    { once: true },
+  );
   const jobId = c.req.param('id');
   const owner = authorize(fn, c.get('principal'), jobId);
   const context: HttpContext = {
@@ -76,7 +84,7 @@ async function invoke(c: Context<HostEnv>, fn: AnyHttpFunction, options: HttpHos
 
     return c.json(result.body as object, result.status as 200, result.headers);
   } finally {
-    controller.abort();
+    controller.abort(requestEnded);
   }
 }
 
