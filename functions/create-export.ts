@@ -1,7 +1,7 @@
 /**
  * POST /v1/export: records a queued export and enqueues its zip build. A request for the same
  * files as a running export of the same owner joins it unless `join` is false, and an
- * `Idempotency-Key` makes a retried request return the first answer.
+ * `Idempotency-Key` makes a retried request return the first response.
  */
 import { type } from 'arktype';
 

@@ -1,4 +1,4 @@
-/** GET /health: whether Redis and both buckets answer. */
+/** GET /health: whether Redis and both buckets respond. */
 import { type } from 'arktype';
 
 import { defineHttp } from '../runtime/contract/define.js';

@@ -1,4 +1,4 @@
-/** POST /v1/download/initiate: the older API's way to start an export, answered with 200. */
+/** POST /v1/download/initiate: the older API's way to start an export, which responds with 200. */
 import { type } from 'arktype';
 
 import { defineHttp } from '../runtime/contract/define.js';

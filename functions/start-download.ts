@@ -12,7 +12,7 @@ import { startExport, type StartExportDeps } from './lib/start-export.js';
 
 export interface StartDownloadDeps extends StartExportDeps {
   events: JobEvents;
-  /** How long the request waits for the export before it answers 202. */
+  /** How long the request waits for the export before it responds with 202. */
   legacy: { startWaitMs: number };
 }
 

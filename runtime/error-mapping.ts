@@ -48,7 +48,7 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   };
 }
 
-/** What a worker host does after a failed run. */
+/** The decision a worker host acts on after a failed run. */
 export interface RetryDecision {
   retry: boolean;
   code: string;

@@ -81,7 +81,7 @@ function operationOf(fn: AnyHttpFunction, alias: boolean) {
     ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: body } } } } : {}),
     responses: {
       [fn.kind === 'sse' ? '200' : 'default']: {
-        description: fn.kind === 'sse' ? 'Server-Sent Events' : 'The answer',
+        description: fn.kind === 'sse' ? 'Server-Sent Events' : 'The response',
         content: fn.kind === 'sse' ? { 'text/event-stream': {} } : { 'application/json': {} },
       },
       '4XX': {

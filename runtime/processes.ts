@@ -67,7 +67,7 @@ export async function startApi(
 }
 
 /**
- * Stops accepting connections, tells SSE clients to reconnect, lets open requests finish, and
+ * Stops accepting connections, sends SSE clients a reconnect event, lets open requests finish, and
  * closes whatever is still open when the deadline passes.
  */
 async function stopServer(

@@ -12,7 +12,7 @@ if (!existsSync(`${root}/node_modules/tsx/package.json`)) {
   if (install.status !== 0) process.exit(install.status ?? 1);
 }
 
-// The `local` script holds the command, with the --import that starts OpenTelemetry before
+// The `local` script contains the command, with the --import that starts OpenTelemetry before
 // any instrumented module loads. Node runs it directly: through npm and a shell, a SIGTERM
 // would stop npm but leave the stack running.
 const scripts = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')).scripts;

@@ -12,7 +12,7 @@ import { ProgressReporter } from './progress-reporter.js';
 import type { ExportProgress } from './snapshot.js';
 import { type ZipSummary, ZipWriter } from './zip-writer.js';
 
-/** What the zip build needs. */
+/** Dependencies of the zip build. */
 export interface BuildZipDeps {
   records: JobRecords;
   store: ObjectStore;
@@ -85,13 +85,15 @@ export async function buildZip(
 export function progressOf(state: Omit<BuildState, 'missingFileIds'>): ExportProgress {
   const { filesDone, filesTotal, bytesDone, bytesTotal } = state;
   // Empty sources have no bytes to count, so files stand in for the percentage.
-  const ratio = bytesTotal > 0 ? bytesDone / bytesTotal : filesTotal > 0 ? filesDone / filesTotal : 1;
+  let ratio = 1;
+  if (bytesTotal > 0) ratio = bytesDone / bytesTotal;
+  else if (filesTotal > 0) ratio = filesDone / filesTotal;
   const percent = Math.min(100, Math.floor(ratio * 100));
 
   return { percent, filesDone, filesTotal, bytesDone, bytesTotal };
 }
 
-/** The failure of an export none of whose sources exist. */
+/** Returns the failure of an export none of whose sources exist. */
 export function allMissing(count: number): PermanentJobError {
   return new PermanentJobError(
     'all_files_missing',

@@ -11,21 +11,21 @@ export interface SourceFile {
   name: string;
 }
 
-/** What the preflight found. */
+/** The result of the preflight. */
 export interface PreflightResult {
   present: SourceFile[];
   missingFileIds: number[];
   totalBytes: number;
 }
 
-/** Where sources live. */
+/** The bucket and key template of the sources. */
 export interface SourceLocation {
   bucket: string;
   /** Key template; `{file_id}` stands for the id. */
   keyTemplate: string;
 }
 
-/** HEAD requests sent at once; S3 answers each in a few milliseconds. */
+/** HEAD requests sent at once; S3 responds to each in a few milliseconds. */
 const lookupsInFlight = 16;
 
 /** Returns the key of `fileId` in the source bucket. */

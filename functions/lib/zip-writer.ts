@@ -42,7 +42,7 @@ export class ZipWriter {
       },
     });
     this.zip.outputStream.pipe(this.output);
-    // The consumer sees a failure through its own read; without a listener here, destroying
+    // The consumer gets a failure through its own read; without a listener here, destroying
     // the output before the consumer attached one would crash the process.
     this.output.on('error', () => undefined);
     this.zip.outputStream.on('error', (error) => this.destroy(error));
@@ -90,7 +90,7 @@ export class ZipWriter {
     this.zip.end();
   }
 
-  /** The archive's size and digest; valid once `output` has ended. */
+  /** Returns the archive's size and digest, which are final once `output` has ended. */
   summary(): ZipSummary {
     return { size: this.size, sha256: this.hash.copy().digest('hex') };
   }

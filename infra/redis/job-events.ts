@@ -35,7 +35,7 @@ export class RedisJobEvents implements JobEvents {
     return queue;
   }
 
-  /** The number of streams following an export, for tests and metrics. */
+  /** Returns the number of streams following an export, for tests and metrics. */
   followerCount(): number {
     let count = 0;
     for (const followers of this.followers.values()) count += followers.size;

@@ -30,7 +30,7 @@ return 1
 /** Conflicting writers are rare (one worker owns a job), so a few rounds always settle. */
 const maxWriteRounds = 10;
 
-/** Where records and their change events live. */
+/** Options of the record store: key prefix and retention. */
 export interface RedisRecordsOptions {
   prefix: string;
   retentionSeconds: number;

@@ -126,7 +126,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
     } catch (error) {
-      // HEAD answers carry no error code, so a missing bucket shows only as a 404.
+      // HEAD responses carry no error code, so a missing bucket shows only as a 404.
       if (isNotFound(error)) {
         throw new StorageError('bucket_missing', `S3 bucket ${bucket} does not exist`);
       }

@@ -33,7 +33,7 @@ export class S3UrlSigner implements UrlSigner {
 }
 
 /**
- * An attachment header with a plain ASCII name. NOTE: the `filename*=UTF-8''…` form is left
+ * Returns an attachment header with a plain ASCII name. NOTE: the `filename*=UTF-8''…` form is left
  * out because the local S3 emulator computes a different signature for its quote characters.
  */
 function contentDisposition(fileName: string): string {

@@ -1,5 +1,5 @@
 /**
- * Which webhook addresses the service may reach: a host allow-list checked before sending, and
+ * The policy on webhook addresses: a host allow-list checked before sending, and
  * an address check at connect time, after DNS resolution, so a name that resolves to a private
  * or loopback address cannot reach internal hosts.
  */

@@ -25,7 +25,7 @@ export interface Telemetry {
   count(name: string, value: number): void;
 }
 
-/** What every handler receives besides its input and dependencies. */
+/** The context every handler receives besides its input and dependencies. */
 export interface BaseContext {
   logger: Logger;
   /** Aborts when the client goes away, the job is cancelled or the process shuts down. */
@@ -37,7 +37,7 @@ export interface BaseContext {
 /** The owner of every request while authentication is off. */
 export const anonymousOwner = 'anonymous';
 
-/** What HTTP handlers receive: the base context and who is calling. */
+/** The context of HTTP handlers: the base context and the calling owner. */
 export interface HttpContext extends BaseContext {
   /** The caller's owner id; `anonymous` while authentication is off. */
   owner: string;
@@ -72,25 +72,25 @@ interface RouteIdentity<S extends Schema> {
   paths: readonly [string, ...string[]];
   /** Validates `{ params, query, headers, body }`; headers arrive with lower-case names. */
   input: S;
-  /** Which request budget the route draws on; creating work costs more than reading. */
+  /** The request budget the route draws on, because creating work costs more than reading. */
   rateLimit?: 'create' | 'read' | 'none';
   /** True for a POST that reads nothing from its body, so no JSON body is required. */
   acceptsEmptyBody?: boolean;
   /**
-   * Who may call it when authentication is on: anyone (`public`), API keys only (`key`, the
+   * The callers allowed when authentication is on: anyone (`public`), API keys only (`key`, the
    * default), or API keys and read tokens (`read`).
    */
   access?: 'public' | 'key' | 'read';
 }
 
-/** An endpoint answering with one JSON response. */
+/** An endpoint that responds with one JSON body. */
 export interface HttpFunction<S extends Schema, Deps> extends RouteIdentity<S> {
   kind: 'http';
   handler(input: Output<S>, deps: Deps, context: HttpContext): Promise<HttpResult>;
 }
 
 /**
- * An endpoint answering with a Server-Sent Events stream. The host pulls the first frame
+ * An endpoint that responds with a Server-Sent Events stream. The host pulls the first frame
  * before it sends headers, so a handler that throws before its first `yield` gets an ordinary
  * error response. The stream ends when the generator returns or the signal aborts.
  */
@@ -99,7 +99,7 @@ export interface SseFunction<S extends Schema, Deps> extends RouteIdentity<S> {
   handler(input: Output<S>, deps: Deps, context: HttpContext): AsyncGenerator<SseFrame, void>;
 }
 
-/** What a job handler receives about the run it is in. */
+/** The context of one job run. */
 export interface JobContext extends BaseContext {
   jobId: string;
   /** 1 on the first run. */
@@ -107,7 +107,7 @@ export interface JobContext extends BaseContext {
   maxAttempts: number;
 }
 
-/** How a failed run ended, as decided by the host's retry mapping. */
+/** The outcome of a failed run, as decided by the host's retry mapping. */
 export interface JobFailure {
   code: string;
   message: string;

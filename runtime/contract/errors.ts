@@ -44,7 +44,7 @@ export class RetryableJobError extends Error {
   }
 }
 
-/** Why a storage call failed, in terms a function can act on without knowing the SDK. */
+/** The cause of a storage failure, in terms a function can act on without knowing the SDK. */
 export type StorageFailure = 'access_denied' | 'bucket_missing' | 'unavailable' | 'conflict';
 
 /** A storage adapter's failure, mapped from the SDK's error names and HTTP statuses. */

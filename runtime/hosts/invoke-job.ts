@@ -10,7 +10,7 @@ import type { AnyJobFunction, JobContext } from '../contract/define.js';
 import { type RetryDecision, toRetryDecision } from '../error-mapping.js';
 import { instruments } from '../telemetry/instruments.js';
 
-/** How a run ended. */
+/** The outcome of one run. */
 export type JobOutcome =
   | { kind: 'completed' }
   | { kind: 'failed'; decision: RetryDecision; final: boolean; error: unknown }

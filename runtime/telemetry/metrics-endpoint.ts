@@ -17,7 +17,7 @@ export async function renderMetrics(): Promise<string | undefined> {
   return serializer.serialize(resourceMetrics);
 }
 
-/** The `/metrics` route of the API. */
+/** Responds to the API's `/metrics` route. */
 export async function metricsResponse(): Promise<Response> {
   const text = await renderMetrics();
   if (text === undefined) return new Response('Telemetry is not started\n', { status: 503 });
@@ -27,7 +27,7 @@ export async function metricsResponse(): Promise<Response> {
 
 /**
  * Starts the worker's own listener for `/metrics` and `/health`, since the worker serves no
- * HTTP otherwise. `isHealthy` decides the health answer.
+ * HTTP otherwise. `isHealthy` decides the health status.
  */
 export async function startMetricsServer(
   host: string,

@@ -6,7 +6,7 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import type { Queue } from 'bullmq';
 import type { Hono } from 'hono';
 
-/** Where the dashboard is mounted. */
+/** The path of the dashboard. */
 export const dashboardPath = '/admin/queues';
 
 /** Builds the dashboard's Hono app for `queues`: jobs by state, retry and clean actions. */

@@ -1,4 +1,4 @@
-/** Finds the methods that a path answers, so a wrong method gets 405 with Allow, not 404. */
+/** Finds the methods that a path accepts, so a wrong method gets 405 with Allow, not 404. */
 import type { AnyHttpFunction } from '../../contract/define.js';
 
 /** Returns the methods of every function with a path pattern matching `path`. */

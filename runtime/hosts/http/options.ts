@@ -20,7 +20,7 @@ export interface HttpHostOptions {
   rateLimiter?: RateLimiter;
   /** Peers whose X-Forwarded-For is believed; unset trusts none. */
   trustedProxies?: BlockList;
-  /** Aborted when the process starts stopping: SSE clients are told to reconnect. */
+  /** Aborted when the process starts stopping: SSE clients are sent a reconnect event. */
   shutdown?: AbortSignal;
   /** API keys and read tokens; unset turns authentication off. */
   auth?: AuthOptions;

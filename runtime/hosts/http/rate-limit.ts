@@ -1,6 +1,6 @@
 /**
  * Request budgets per client, with the RateLimit headers (draft 6 names, which the older
- * clients read) on every answer and 429 with Retry-After past the limit.
+ * clients read) on every response and 429 with Retry-After past the limit.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 
@@ -20,7 +20,7 @@ export interface RateLimiter {
   hit(budget: 'create' | 'read', client: string): Promise<RateLimitState>;
 }
 
-/** Counts the request against `budget` and answers 429 once the client is over it. */
+/** Counts the request against `budget` and responds with 429 once the client is over it. */
 export function limitRate(
   limiter: RateLimiter,
   budget: 'create' | 'read',

@@ -7,7 +7,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import type { TokenIssuer } from '../../../functions/lib/ports.js';
 
-/** What a valid token grants. */
+/** The grant of a valid token. */
 export interface ReadGrant {
   owner: string;
   /** Unset means every export of the owner. */

@@ -15,12 +15,12 @@ import { instruments } from '../../telemetry/instruments.js';
  */
 export const requestEnded = new DOMException('The request has ended', 'AbortError');
 
-/** How the stream behaves. */
+/** Options of one SSE response. */
 export interface SseOptions {
   heartbeatMs: number;
   /** Aborted by the host when the client goes away; aborting it ends the function's loop. */
   controller: AbortController;
-  /** Aborted when the process is stopping; the client is told to reconnect elsewhere. */
+  /** Aborted when the process is stopping; the client is sent a reconnect event. */
   shutdown?: AbortSignal;
   onError: (error: unknown) => void;
 }
@@ -47,7 +47,7 @@ export async function respondWithSse(
     return c.body(null, 204);
   }
 
-  // nginx buffers proxied responses unless told otherwise, which would hold every frame back.
+  // nginx buffers proxied responses unless this header turns it off, which would hold every frame back.
   c.header('X-Accel-Buffering', 'no');
 
   const response = streamSSE(c, async (stream) => {

@@ -9,7 +9,7 @@ import type { AnyHttpFunction } from '../../contract/define.js';
 import { createHttpApp } from '../http/app.js';
 import type { HttpHostOptions } from '../http/options.js';
 
-/** How the function is invoked. */
+/** Options of the Lambda HTTP host. */
 export interface LambdaHttpOptions extends HttpHostOptions {
   /**
    * True for a Function URL with `InvokeMode: RESPONSE_STREAM`. Without it Lambda buffers the
@@ -40,7 +40,7 @@ export function createLambdaHttpHandler(
   return options.responseStreaming ? streamHandle(app) : handle(app);
 }
 
-/** The caller's address as API Gateway and Function URLs report it. */
+/** Returns the caller's address as API Gateway and Function URLs report it. */
 function lambdaSourceIp(c: Context): string | undefined {
   return getConnInfo(c).remote.address;
 }

@@ -12,5 +12,5 @@ export const queuedJob = type({
 
 export type QueuedJob = typeof queuedJob.infer;
 
-/** The longest delay SQS applies to one message, in seconds. */
+/** The maximum delay SQS applies to one message, in seconds. */
 export const maxSqsDelaySeconds = 900;
