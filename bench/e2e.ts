@@ -32,7 +32,7 @@ export async function runE2eBenchmark(options: BenchmarkOptions): Promise<Figure
     const api = await startApi(stack, traced);
     const worker = await startWorker(stack, {
       ...traced,
-      nodeFlags: [...options.profileFlags, ...options.workerFlags],
+      nodeFlags: options.profileFlags,
     });
     const rawWorker = spawnNode('bench/baselines/bullmq-worker.ts', [String(concurrency)], {
       env: stack.env,

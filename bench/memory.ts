@@ -37,8 +37,8 @@ export async function runMemoryBenchmark(options: BenchmarkOptions): Promise<Fig
       const seconds: number[] = [];
       const idle: number[] = [];
       for (let round = 0; round < rounds; round++) {
-        const baseline = await peakRss(stack, api, watcher, small, tracingEnv, options.workerFlags);
-        const service = await peakRss(stack, api, watcher, large, tracingEnv, options.workerFlags);
+        const baseline = await peakRss(stack, api, watcher, small, tracingEnv);
+        const service = await peakRss(stack, api, watcher, large, tracingEnv);
         samples.push({ service: service.peakMiB, baseline: baseline.peakMiB, load: loadNow() });
         seconds.push(service.seconds);
         idle.push(baseline.idleMiB, service.idleMiB);
@@ -76,9 +76,8 @@ async function peakRss(
   watcher: RecordWatcher,
   set: SourceSet,
   env: Record<string, string>,
-  nodeFlags: string[],
 ): Promise<{ peakMiB: number; idleMiB: number; seconds: number }> {
-  const worker = await startWorker(stack, { tracing: true, env, nodeFlags });
+  const worker = await startWorker(stack, { tracing: true, env });
   try {
     const idleMiB = (await worker.rssBytes()) / MiB;
     const startedAt = Date.now();

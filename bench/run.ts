@@ -7,7 +7,6 @@
  * - `--quick` runs fewer configurations or rounds where a benchmark has several.
  * - `--profile` starts the measured service process with `node --cpu-prof`, which writes its
  *   profile to `.local/bench/profiles/`.
- * - `--native-crc32` loads the experiment `bench/experiments/native-crc32.mjs` into every worker.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -26,11 +25,9 @@ export interface BenchmarkOptions {
   quick: boolean;
   /** Node flags for the process a benchmark profiles: `--cpu-prof` and its folder, or none. */
   profileFlags: string[];
-  /** Node flags for every worker process: the experiment's `--import`, or none. */
-  workerFlags: string[];
 }
 
-const knownFlags = ['--quick', '--profile', '--native-crc32'];
+const knownFlags = ['--quick', '--profile'];
 
 const benchmarks: Record<string, (options: BenchmarkOptions) => Promise<Figure[]>> = {
   http: runHttpBenchmark,
@@ -51,7 +48,7 @@ const unknown = [
 if (unknown.length > 0) {
   process.stderr.write(
     `Unknown benchmark or flag: ${unknown.join(', ')}. ` +
-      `Usage: npm run bench -- [--quick] [--profile] [--native-crc32] [${Object.keys(benchmarks).join(' | ')}]...\n`,
+      `Usage: npm run bench -- [--quick] [--profile] [${Object.keys(benchmarks).join(' | ')}]...\n`,
   );
   process.exit(2);
 }
@@ -65,17 +62,9 @@ const options: BenchmarkOptions = {
   profileFlags: flags.has('--profile')
     ? ['--cpu-prof', `--cpu-prof-dir=${path.join(benchDir, 'profiles')}`]
     : [],
-  workerFlags: flags.has('--native-crc32')
-    ? ['--import', './bench/experiments/native-crc32.mjs']
-    : [],
 };
 const chosen = names.length > 0 ? names : Object.keys(benchmarks);
 process.stdout.write(`${describeMachine()}\n`);
-if (options.workerFlags.length > 0) {
-  process.stdout.write(
-    'EXPERIMENT: workers run with bench/experiments/native-crc32.mjs, not as shipped.\n',
-  );
-}
 process.stdout.write('\n');
 
 let missed = 0;

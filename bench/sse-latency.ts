@@ -77,7 +77,7 @@ async function measure(
         throw new Error(`Only ${ready.ready} of ${subscribers} subscribers connected`);
 
       // The worker starts only now, so that every subscriber receives every progress frame.
-      const worker = await startWorker(stack, { ...settings, nodeFlags: options.workerFlags });
+      const worker = await startWorker(stack, settings);
       const line = await clients.waitForLine(
         (text) => text.includes('"frames"'),
         'its latencies',

@@ -25,7 +25,7 @@ export async function runZipBenchmark(options: BenchmarkOptions): Promise<Figure
     const api = await startApi(stack, traced);
     const worker = await startWorker(stack, {
       ...traced,
-      nodeFlags: [...options.profileFlags, ...options.workerFlags],
+      nodeFlags: options.profileFlags,
     });
     const watcher = await watchRecords(stack);
     const deleteZip = (key: string) =>

@@ -9,6 +9,9 @@ import { finished } from 'node:stream/promises';
 
 import { ZipFile } from 'yazl';
 
+// Loaded for its effect: yazl's CRC-32 then runs natively.
+import './native-crc32.js';
+
 /** One entry to add. */
 export interface ZipEntry {
   name: string;
