@@ -8,8 +8,13 @@ import type { ExportRecord } from './snapshot.js';
 
 /** Export records kept apart from the queue, each with a version that grows on every write. */
 export interface JobRecords {
-  /** Stores a new record; rejects when the id already exists. */
-  create(record: ExportRecord): Promise<void>;
+  /**
+   * Stores a new record and counts it among its owner's active exports, unless the owner
+   * already has `limits.maxActive` exports that have not ended. Then it stores nothing and
+   * returns `created: false`. Concurrent calls never go past the max. Rejects when the id
+   * already exists.
+   */
+  create(record: ExportRecord, limits?: { maxActive: number }): Promise<CreateResult>;
 
   get(jobId: string): Promise<ExportRecord | null>;
 
@@ -20,9 +25,6 @@ export interface JobRecords {
    */
   update(jobId: string, change: (current: ExportRecord) => ExportRecord): Promise<ExportRecord>;
 
-  /** Returns how many of an owner's exports have not ended. */
-  countActive(owner: string): Promise<number>;
-
   /**
    * Returns an owner's records, newest first; ties in creation time go by descending job id.
    * With `after`, only the records that come after that one in this order.
@@ -31,6 +33,14 @@ export interface JobRecords {
     owner: string,
     options: { after?: ListPosition; limit: number },
   ): Promise<ExportRecord[]>;
+}
+
+/** The outcome of `JobRecords.create`. */
+export interface CreateResult {
+  /** False when the owner was at the max of active exports, so nothing was stored. */
+  created: boolean;
+  /** The owner's exports that had not ended, not counting this one. */
+  activeBefore: number;
 }
 
 /** A place in an owner's list of exports. */

@@ -15,9 +15,10 @@ export interface StartExportDeps {
 }
 
 /**
- * Stores a queued record for the distinct ids of `fileIds` and enqueues its build. The record
- * goes first, so that a worker picking the job up at once finds it. `exportId` defaults to a
- * new id; a caller that must subscribe before the export exists makes the id itself.
+ * Stores a queued record for the distinct ids of `fileIds` and enqueues its build, unless the
+ * owner is at the max of active exports. The record goes first, so that a worker picking the
+ * job up at once finds it. `exportId` defaults to a new id; a caller that must subscribe
+ * before the export exists makes the id itself.
  */
 export async function startExport(
   fileIds: readonly number[],
@@ -27,14 +28,18 @@ export async function startExport(
   callbackUrl?: string,
 ): Promise<ExportRecord> {
   const distinct = [...new Set(fileIds)];
-  await checkLimits(distinct.length, deps, context.owner);
+  checkFileCount(distinct.length, deps.limits.maxFilesPerExport);
   const now = new Date(deps.clock.now());
   const record = {
     ...newRecord(exportId, distinct, deps.jobs.attempts, now, context.owner),
     ...(callbackUrl ? { callbackUrl } : {}),
   };
 
-  await deps.records.create(record);
+  const { maxActiveExports } = deps.limits;
+  const limits = { maxActive: maxActiveExports };
+  const { created, activeBefore } = await deps.records.create(record, limits);
+  if (!created) throw tooManyActive(activeBefore, maxActiveExports);
+
   await deps.queue.enqueue(
     'build-export',
     { exportId, fileIds: distinct },
@@ -45,8 +50,7 @@ export async function startExport(
   return record;
 }
 
-async function checkLimits(fileCount: number, deps: StartExportDeps, owner: string) {
-  const { maxFilesPerExport, maxActiveExports } = deps.limits;
+function checkFileCount(fileCount: number, maxFilesPerExport: number) {
   if (fileCount > maxFilesPerExport) {
     throw new HttpError(
       400,
@@ -55,18 +59,15 @@ async function checkLimits(fileCount: number, deps: StartExportDeps, owner: stri
       'file_ids',
     );
   }
+}
 
-  // NOTE: two requests at the same moment can both pass this check, so the limit is soft by
-  // the number of API processes.
-  const active = await deps.records.countActive(owner);
-  if (active >= maxActiveExports) {
-    throw new HttpError(
-      429,
-      'too_many_active_exports',
-      `${active} exports are still running; the limit is ${maxActiveExports} at once. ` +
-        'Wait for one to end, or cancel one.',
-      undefined,
-      { 'Retry-After': '10' },
-    );
-  }
+function tooManyActive(active: number, maxActiveExports: number): HttpError {
+  return new HttpError(
+    429,
+    'too_many_active_exports',
+    `${active} exports are still running; the limit is ${maxActiveExports} at once. ` +
+      'Wait for one to end, or cancel one.',
+    undefined,
+    { 'Retry-After': '10' },
+  );
 }

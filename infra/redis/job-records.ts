@@ -1,34 +1,33 @@
 /**
  * Export records in Redis, one hash per export holding its JSON and its version. A Lua
- * compare-and-set writes, sets the expiry and publishes in one step, touching one key, so it
- * runs unchanged on a Redis Cluster.
+ * compare-and-set writes, sets the expiry and publishes in one step. Two sorted sets per owner
+ * index its exports and its active ones. Each script touches keys of one Cluster slot only.
  */
 import type { Redis } from 'ioredis';
 
 import { PermanentJobError } from '../../runtime/contract/errors.js';
-import type { JobRecords, ListPosition } from '../../functions/lib/ports.js';
+import type { CreateResult, JobRecords, ListPosition } from '../../functions/lib/ports.js';
 import { type ExportRecord, terminalStatuses } from '../../functions/lib/snapshot.js';
+import { compareAndSet, reserveActive } from './job-record-scripts.js';
+import { RecentWrites } from './recent-writes.js';
 import { asRedisError } from './unavailable.js';
-
-// KEYS[1] record. ARGV: expected version (0 for a new record), new version, JSON, TTL in ms,
-// channel. Returns 1 when written, 0 when the expected version no longer matches.
-// NOTE: the owner index is written by a separate command, not by this script, because a
-// script may only touch keys in one Cluster slot and the index lives in another.
-const compareAndSet = `
-local current = redis.call('HGET', KEYS[1], 'version')
-if ARGV[1] == '0' then
-  if current then return 0 end
-elseif current ~= ARGV[1] then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[5], ARGV[3])
-return 1
-`;
 
 /** Conflicting writers are rare (one worker owns a job), so a few rounds always settle. */
 const maxWriteRounds = 10;
+
+/**
+ * Records whose last write this process remembers. A record's JSON is at most about 15 KB
+ * (1,000 file ids), so the cache stays under about 4 MB.
+ */
+const recentWritesMax = 256;
+
+/** The status values that the `reserveActive` script returns. */
+const reserveStatus = { reserved: 1, atMax: 0, duplicate: -1 } as const;
+
+type ScriptedRedis = Redis & {
+  exportCompareAndSet(...args: string[]): Promise<number>;
+  exportReserveActive(...args: string[]): Promise<[number, number]>;
+};
 
 /** Options of the record store: key prefix and retention. */
 export interface RedisRecordsOptions {
@@ -42,6 +41,8 @@ export function eventsChannel(prefix: string): string {
 }
 
 export class RedisJobRecords implements JobRecords {
+  private readonly recentWrites = new RecentWrites(recentWritesMax);
+
   constructor(
     private readonly redis: Redis,
     private readonly options: RedisRecordsOptions,
@@ -50,40 +51,29 @@ export class RedisJobRecords implements JobRecords {
     if (!('exportCompareAndSet' in redis)) {
       redis.defineCommand('exportCompareAndSet', { numberOfKeys: 1, lua: compareAndSet });
     }
+    if (!('exportReserveActive' in redis)) {
+      redis.defineCommand('exportReserveActive', { numberOfKeys: 2, lua: reserveActive });
+    }
   }
 
-  async create(record: ExportRecord): Promise<void> {
-    const written = await this.write(record.jobId, 0, record);
-    if (!written) throw new Error(`An export with the id ${record.jobId} already exists`);
+  async create(record: ExportRecord, limits?: { maxActive: number }): Promise<CreateResult> {
+    const maxActive = limits?.maxActive ?? Number.MAX_SAFE_INTEGER;
+    const [status, activeBefore] = await this.reserve(record, maxActive);
+    if (status === reserveStatus.duplicate) {
+      throw new Error(`An export with the id ${record.jobId} already exists`);
+    }
+    if (status === reserveStatus.atMax) return { created: false, activeBefore };
 
-    const createdAt = Date.parse(record.createdAt);
-    const oldest = createdAt - this.options.retentionSeconds * 1000;
-    const index = this.ownerKey(record.owner);
-    // Entries older than the record retention point at expired records, so they go too.
-    const active = this.activeKey(record.owner);
-    await this.redis
-      .multi()
-      .zadd(index, createdAt, record.jobId)
-      .zremrangebyscore(index, '-inf', `(${oldest}`)
-      .pexpire(index, this.options.retentionSeconds * 1000)
-      .zadd(active, createdAt, record.jobId)
-      .pexpire(active, this.options.retentionSeconds * 1000)
-      .exec()
-      .catch(asRedisError);
-  }
+    try {
+      const written = await this.write(record.jobId, 0, record);
+      if (!written) throw new Error(`An export with the id ${record.jobId} already exists`);
+    } catch (error) {
+      // NOTE: when the release fails as well, the slot stays taken until the retention trims it.
+      await this.release(record).catch(() => undefined);
+      throw error;
+    }
 
-  async countActive(owner: string): Promise<number> {
-    const oldest = Date.now() - this.options.retentionSeconds * 1000;
-    const key = this.activeKey(owner);
-    // An entry whose record expired before it ended would count for ever without the trim.
-    const results = await this.redis
-      .multi()
-      .zremrangebyscore(key, '-inf', `(${oldest}`)
-      .zcard(key)
-      .exec()
-      .catch(asRedisError);
-
-    return Number(results?.[1]?.[1] ?? 0);
+    return { created: true, activeBefore };
   }
 
   async listByOwner(
@@ -118,15 +108,23 @@ export class RedisJobRecords implements JobRecords {
     jobId: string,
     change: (current: ExportRecord) => ExportRecord,
   ): Promise<ExportRecord> {
+    let remembered = this.recentWrites.take(jobId);
     for (let round = 0; round < maxWriteRounds; round++) {
-      const current = await this.get(jobId);
+      const fromCache = remembered !== undefined;
+      const current =
+        remembered === undefined ? await this.get(jobId) : (JSON.parse(remembered) as ExportRecord);
+      remembered = undefined;
       if (!current) {
         throw new PermanentJobError('record_missing', `Export ${jobId} has no record any more`);
       }
 
       const changed = change(current);
       // Returning the record itself means "no change", so nothing is written or published.
-      if (changed === current) return current;
+      // A cached version may be out of date, so only a fresh read can tell that.
+      if (changed === current) {
+        if (fromCache) continue;
+        return current;
+      }
 
       const next = { ...changed, version: current.version + 1 };
       if (await this.write(jobId, current.version, next)) {
@@ -138,32 +136,62 @@ export class RedisJobRecords implements JobRecords {
     throw new Error(`Export ${jobId} kept changing during ${maxWriteRounds} write attempts`);
   }
 
+  private async reserve(record: ExportRecord, maxActive: number): Promise<[number, number]> {
+    const createdAt = Date.parse(record.createdAt);
+    const retentionMs = this.options.retentionSeconds * 1000;
+    const [status, active] = await (this.redis as ScriptedRedis)
+      .exportReserveActive(
+        this.activeKey(record.owner),
+        this.ownerKey(record.owner),
+        record.jobId,
+        String(createdAt),
+        String(createdAt - retentionMs),
+        String(retentionMs),
+        String(maxActive),
+      )
+      .catch(asRedisError);
+
+    return [Number(status), Number(active)];
+  }
+
+  private async release(record: ExportRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .zrem(this.activeKey(record.owner), record.jobId)
+      .zrem(this.ownerKey(record.owner), record.jobId)
+      .exec()
+      .catch(asRedisError);
+  }
+
   private async write(jobId: string, expected: number, record: ExportRecord): Promise<boolean> {
-    const redis = this.redis as Redis & { exportCompareAndSet(...args: string[]): Promise<number> };
-    const result = await redis
+    const json = JSON.stringify(record);
+    const result = await (this.redis as ScriptedRedis)
       .exportCompareAndSet(
         this.key(jobId),
         String(expected),
         String(record.version),
-        JSON.stringify(record),
+        json,
         String(this.options.retentionSeconds * 1000),
         eventsChannel(this.options.prefix),
       )
       .catch(asRedisError);
+    if (result !== 1) return false;
 
-    return result === 1;
+    this.recentWrites.remember(jobId, json);
+    return true;
   }
 
   private async markEnded(record: ExportRecord): Promise<void> {
     await this.redis.zrem(this.activeKey(record.owner), record.jobId).catch(asRedisError);
   }
 
+  // The owner is the hash tag of both index keys, so one script can touch both on a Cluster.
   private activeKey(owner: string): string {
-    return `${this.options.prefix}:active-by-owner:${owner}`;
+    return `${this.options.prefix}:active-by-owner:{${owner}}`;
   }
 
   private ownerKey(owner: string): string {
-    return `${this.options.prefix}:exports-by-owner:${owner}`;
+    return `${this.options.prefix}:exports-by-owner:{${owner}}`;
   }
 
   private key(jobId: string): string {

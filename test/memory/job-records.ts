@@ -1,5 +1,10 @@
 /** Export records and their change events in a Map, for unit tests. */
-import type { JobEvents, JobRecords, ListPosition } from '../../functions/lib/ports.js';
+import type {
+  CreateResult,
+  JobEvents,
+  JobRecords,
+  ListPosition,
+} from '../../functions/lib/ports.js';
 import { PermanentJobError } from '../../runtime/contract/errors.js';
 import { type ExportRecord, terminalStatuses } from '../../functions/lib/snapshot.js';
 
@@ -19,12 +24,16 @@ export class MemoryJobRecords implements JobRecords, JobEvents {
   private readonly versions = new Map<string, ExportRecord[]>();
   private readonly followers = new Map<string, Set<Follower>>();
 
-  async create(record: ExportRecord): Promise<void> {
+  async create(record: ExportRecord, limits?: { maxActive: number }): Promise<CreateResult> {
     if (this.records.has(record.jobId)) {
       throw new Error(`An export with the id ${record.jobId} already exists`);
     }
 
+    const activeBefore = this.countActive(record.owner);
+    if (limits && activeBefore >= limits.maxActive) return { created: false, activeBefore };
+
     this.store(copy(record));
+    return { created: true, activeBefore };
   }
 
   async get(jobId: string): Promise<ExportRecord | null> {
@@ -53,7 +62,8 @@ export class MemoryJobRecords implements JobRecords, JobEvents {
     return copy(next);
   }
 
-  async countActive(owner: string): Promise<number> {
+  /** Counts an owner's exports that have not ended. */
+  countActive(owner: string): number {
     return [...this.records.values()].filter(
       (record) => record.owner === owner && !terminalStatuses.has(record.status),
     ).length;

@@ -13,7 +13,7 @@ import {
 } from '../../../test/memory/http-app.js';
 import { MemoryLogger } from '../../../test/memory/logger.js';
 import { createHttpApp } from './app.js';
-import type { RateLimiter, RateLimitState } from './rate-limit.js';
+import type { Budget, RateLimiter, RateLimitState } from './rate-limit.js';
 
 const exposedHeaders = [
   'Location',
@@ -213,19 +213,27 @@ describe('request ids', () => {
   });
 });
 
-/** A limiter that counts in memory with a fixed window, recording every hit. */
+/** A limiter that counts in memory with a fixed window, recording every call and budget hit. */
 class CountingLimiter implements RateLimiter {
-  readonly hits: Array<{ budget: 'create' | 'read'; client: string }> = [];
+  readonly calls: Array<readonly Budget[]> = [];
+  readonly hits: Array<{ budget: Budget; client: string }> = [];
   private readonly counts = new Map<string, number>();
 
   constructor(private readonly limits: { create: number; read: number }) {}
 
-  async hit(budget: 'create' | 'read', client: string): Promise<RateLimitState> {
-    this.hits.push({ budget, client });
-    const count = (this.counts.get(`${budget}:${client}`) ?? 0) + 1;
-    this.counts.set(`${budget}:${client}`, count);
+  async hit(budgets: readonly Budget[], client: string): Promise<RateLimitState[]> {
+    this.calls.push(budgets);
+    const states: RateLimitState[] = [];
+    for (const budget of budgets) {
+      this.hits.push({ budget, client });
+      const count = (this.counts.get(`${budget}:${client}`) ?? 0) + 1;
+      this.counts.set(`${budget}:${client}`, count);
+      const limit = this.limits[budget];
+      states.push({ limit, remaining: limit - count, resetSeconds: 42 });
+      if (count > limit) break;
+    }
 
-    return { limit: this.limits[budget], remaining: this.limits[budget] - count, resetSeconds: 42 };
+    return states;
   }
 }
 
@@ -300,6 +308,30 @@ describe('rate limits', () => {
     await app.request('/v1/export', postJson('{"file_ids":[10001]}'));
 
     expect(limiter.hits.map((hit) => hit.budget).sort()).toEqual(['create', 'read']);
+  });
+
+  it('charges both budgets in one call', async () => {
+    const { app, limiter } = limitedApp();
+    await app.request('/v1/export', postJson('{"file_ids":[10001]}'));
+
+    expect(limiter.calls).toEqual([['read', 'create']]);
+  });
+
+  it('skips the create budget past the read budget', async () => {
+    const { app, limiter } = limitedApp({ create: 5, read: 1 });
+    await app.request('/');
+    const response = await app.request('/v1/export', postJson('{"file_ids":[10001]}'));
+
+    expect(response.status).toBe(429);
+    expect(response.headers.get('ratelimit-limit')).toBe('1');
+    expect(limiter.hits.filter((hit) => hit.budget === 'create')).toHaveLength(0);
+  });
+
+  it('charges only reads on a wrong method', async () => {
+    const { app, limiter } = limitedApp();
+    await app.request('/v1/export', { method: 'PUT' });
+
+    expect(limiter.calls).toEqual([['read']]);
   });
 
   it('charges reads one budget', async () => {

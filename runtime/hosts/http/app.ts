@@ -8,6 +8,7 @@ import type { BlockList } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
+import { matchedRoutes } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 
 import type { AnyHttpFunction, Logger } from '../../contract/define.js';
@@ -19,7 +20,7 @@ import { allowedMethods } from './method-not-allowed.js';
 import { mountFunction } from './mount.js';
 import { type HostEnv, nameServerSpan, observeRequests } from './observe.js';
 import type { HttpHostOptions } from './options.js';
-import { budgetKey, limitRate, type RateLimiter } from './rate-limit.js';
+import { type Budget, budgetKey, limitRate } from './rate-limit.js';
 
 export type { HttpHostOptions } from './options.js';
 
@@ -55,7 +56,9 @@ export function createHttpApp(
     });
   }
   app.use(identify(options.auth));
-  if (options.rateLimiter) app.use(readLimit(options.rateLimiter, functions));
+  if (options.rateLimiter) {
+    app.use(limitRate(options.rateLimiter, budgetsOf(functions), budgetKey));
+  }
   app.use(rejectWrongCredentials());
   for (const admin of options.adminApps ?? []) {
     app.use(`${admin.path}/*`, requireAdmin(options));
@@ -86,14 +89,28 @@ function respondWithError(c: Context<Env>, error: unknown): Response {
   return c.json(response.body, response.status as 500, response.headers);
 }
 
-/** Counts every request against the read budget, except on paths of unlimited functions. */
-function readLimit(limiter: RateLimiter, functions: readonly AnyHttpFunction[]) {
+/**
+ * Picks the budgets a request draws on: none for preflights and paths of unlimited functions,
+ * the read budget for the rest, and the create budget as well on routes of create functions.
+ */
+function budgetsOf(functions: readonly AnyHttpFunction[]) {
   const unlimited = new Set(functions.filter((fn) => fn.rateLimit === 'none').flatMap((fn) => fn.paths));
-  const limit = limitRate(limiter, 'read', budgetKey);
+  const createRoutes = new Set(
+    functions
+      .filter((fn) => fn.rateLimit === 'create')
+      .flatMap((fn) => fn.paths.map((path) => `${fn.method} ${path}`)),
+  );
+  const readOnly: readonly Budget[] = ['read'];
+  const readAndCreate: readonly Budget[] = ['read', 'create'];
 
-  return async (c: Context<Env>, next: () => Promise<void>) => {
-    if (unlimited.has(c.req.path) || c.req.method === 'OPTIONS') return next();
-    return limit(c, next);
+  return (c: Context<Env>): readonly Budget[] => {
+    if (unlimited.has(c.req.path) || c.req.method === 'OPTIONS') return [];
+    // Wrong credentials get their 401 before any handler runs, so no work is created.
+    if (c.get('credentialError')) return readOnly;
+
+    const routes = matchedRoutes(c);
+    const creates = routes.some((route) => createRoutes.has(`${route.method} ${route.path}`));
+    return creates ? readAndCreate : readOnly;
   };
 }
 

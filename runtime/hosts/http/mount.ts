@@ -9,7 +9,6 @@ import type { HttpHostOptions } from './options.js';
 import { authorize } from './auth.js';
 import { limitBody } from './body-limit.js';
 import { type HostEnv, nameServerSpan } from './observe.js';
-import { budgetKey, limitRate } from './rate-limit.js';
 import { requestEnded, respondWithSse } from './sse.js';
 import { parseJsonBody, type RawInput, validateInput } from './validation.js';
 
@@ -20,15 +19,8 @@ export function mountFunction(
   options: HttpHostOptions,
 ): void {
   const bodyLimits = limitBody(options.maxBodyBytes);
-  // Every request already counts against the read budget; creating work also costs this one.
-  const createLimit =
-    options.rateLimiter && fn.rateLimit === 'create'
-      ? limitRate(options.rateLimiter, 'create', budgetKey)
-      : undefined;
 
   for (const path of fn.paths) {
-    // Handlers registered for one route run in order, so the budget is counted first.
-    if (createLimit) app.on(fn.method, path, createLimit);
     app.on(fn.method, path, bodyLimits, async (c) => {
       nameServerSpan(fn.method, path);
       return invoke(c, fn, options);

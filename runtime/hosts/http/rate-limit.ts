@@ -7,6 +7,9 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { HttpError } from '../../contract/errors.js';
 import type { HostEnv } from './observe.js';
 
+/** A request budget: `read` covers every limited request, `create` only those creating work. */
+export type Budget = 'create' | 'read';
+
 /** A budget's state after one more request was counted. */
 export interface RateLimitState {
   limit: number;
@@ -17,23 +20,37 @@ export interface RateLimitState {
 
 /** Counts requests in windows shared by every API process. */
 export interface RateLimiter {
-  hit(budget: 'create' | 'read', client: string): Promise<RateLimitState>;
+  /**
+   * Counts one request in each of `budgets`, in order, and stops after the first budget the
+   * request goes over, so later budgets are not charged. Returns the state of each budget
+   * counted, in the same order.
+   */
+  hit(budgets: readonly Budget[], client: string): Promise<RateLimitState[]>;
 }
 
-/** Counts the request against `budget` and responds with 429 once the client is over it. */
+/**
+ * Counts the request in the budgets `budgetsOf` returns, widest first, and responds with 429
+ * once the client is over one of them. The last budget counted is the narrowest, so its
+ * headers go on the response.
+ */
 export function limitRate(
   limiter: RateLimiter,
-  budget: 'create' | 'read',
-  clientOf: (c: Parameters<MiddlewareHandler>[0]) => string,
-): MiddlewareHandler {
+  budgetsOf: (c: Context<HostEnv>) => readonly Budget[],
+  clientOf: (c: Context<HostEnv>) => string,
+): MiddlewareHandler<HostEnv> {
   return async (c, next) => {
-    const state = await limiter.hit(budget, clientOf(c));
+    const budgets = budgetsOf(c);
+    if (budgets.length === 0) return next();
+
+    const states = await limiter.hit(budgets, clientOf(c));
+    const state = states.at(-1);
+    if (!state) throw new Error(`The rate limiter returned no state for ${budgets.join(', ')}`);
+
     const headers = {
       'RateLimit-Limit': String(state.limit),
       'RateLimit-Remaining': String(Math.max(0, state.remaining)),
       'RateLimit-Reset': String(state.resetSeconds),
     };
-
     if (state.remaining < 0) {
       const retry = { ...headers, 'Retry-After': String(state.resetSeconds) };
       throw new HttpError(
@@ -46,8 +63,6 @@ export function limitRate(
     }
 
     await next();
-    // A stricter budget checked inside this one has already set its own, tighter headers.
-    if (c.res.headers.has('RateLimit-Limit')) return;
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };
 }
@@ -59,4 +74,3 @@ export function budgetKey(c: Context): string {
 
   return `client:${(c as Context<HostEnv>).get('client')}`;
 }
-
