@@ -7,6 +7,7 @@ import { streamSSE } from 'hono/streaming';
 
 import type { SseFrame } from '../../contract/define.js';
 import { instruments } from '../../telemetry/instruments.js';
+import { encodeFrame, formatMessage } from './sse-format.js';
 
 /**
  * The one reason every request's controller is aborted with when the request ends. A new
@@ -58,10 +59,10 @@ export async function respondWithSse(
     options.shutdown?.addEventListener('abort', onShutdown, { once: true });
 
     try {
-      await stream.writeSSE(toMessage(first.value));
+      await stream.write(encodeFrame(first.value));
       for (let next = await frames.next(); !next.done; next = await frames.next()) {
         if (stream.aborted) break;
-        await stream.writeSSE(toMessage(next.value));
+        await stream.write(encodeFrame(next.value));
       }
     } catch (error) {
       options.onError(error);
@@ -89,20 +90,12 @@ const reconnectDelayMs = 1_000;
  * reconnects on its own, through the proxy, to a process that is not stopping.
  */
 async function tellToReconnect(
-  stream: { writeSSE(message: { event: string; data: string; retry: number }): Promise<void> },
+  stream: { write(text: string): Promise<unknown> },
   controller: AbortController,
 ) {
   try {
-    await stream.writeSSE({ event: 'reconnect', data: '{}', retry: reconnectDelayMs });
+    await stream.write(formatMessage({ event: 'reconnect', data: '{}', retry: reconnectDelayMs }));
   } finally {
     controller.abort(requestEnded);
   }
-}
-
-function toMessage(frame: SseFrame) {
-  return {
-    event: frame.event,
-    data: JSON.stringify(frame.data),
-    ...(frame.id === undefined ? {} : { id: frame.id }),
-  };
 }
