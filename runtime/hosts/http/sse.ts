@@ -48,22 +48,32 @@ export async function respondWithSse(
     return c.body(null, 204);
   }
 
+  // Hono runs the GET handler for HEAD and drops its body unread, so a stream would never see
+  // its client leave and would keep its subscription.
+  if (c.req.method === 'HEAD') {
+    options.controller.abort(requestEnded);
+    await frames.return(undefined);
+    return c.body(null, 200, sseHeaders);
+  }
+
   const body = new SseBody(nodeResponseOf(c), options.controller.signal, () =>
     options.controller.abort(requestEnded),
   );
   void sendFrames(body, first.value, frames, options);
 
-  return c.body(body.stream, 200, {
-    'Content-Type': 'text/event-stream',
-    // Proxies that compress or transform responses would hold frames back.
-    'Cache-Control': 'no-cache, no-transform',
-    Connection: 'keep-alive',
-    // @hono/node-server streams a chunked response at once instead of reading ahead to measure it.
-    'Transfer-Encoding': 'chunked',
-    // nginx buffers proxied responses unless this header turns that off, holding frames back.
-    'X-Accel-Buffering': 'no',
-  });
+  return c.body(body.stream, 200, sseHeaders);
 }
+
+const sseHeaders = {
+  'Content-Type': 'text/event-stream',
+  // Proxies that compress or transform responses would hold frames back.
+  'Cache-Control': 'no-cache, no-transform',
+  Connection: 'keep-alive',
+  // @hono/node-server streams a chunked response at once instead of reading ahead to measure it.
+  'Transfer-Encoding': 'chunked',
+  // nginx buffers proxied responses unless this header turns that off, holding frames back.
+  'X-Accel-Buffering': 'no',
+};
 
 /** Writes the frames and heartbeats until the frames end or the client leaves, then cleans up. */
 async function sendFrames(
