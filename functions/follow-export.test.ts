@@ -48,8 +48,11 @@ async function setup(options: { sseHeartbeatMs?: number } = {}) {
   const exportId = randomUUID();
   await deps.records.create(newRecord(exportId, [10001, 10002], 3, new Date(deps.clock.now())));
 
-  const follow = (headers: Record<string, string> = {}, path = `/v1/export/${exportId}/progress`) =>
-    app.request(path, { headers });
+  const follow = (
+    headers: Record<string, string> = {},
+    path = `/v1/export/${exportId}/progress`,
+    method = 'GET',
+  ) => app.request(path, { headers, method });
 
   return { app, deps, logger, exportId, follow };
 }
@@ -282,5 +285,14 @@ describe('GET /v1/export/:id/progress', () => {
     await response.body?.cancel();
 
     expect(response.headers.get('x-accel-buffering')).toBe('no');
+  });
+
+  it('ends HEAD without following', async () => {
+    const { deps, follow } = await setup();
+    const response = await follow({}, undefined, 'HEAD');
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    await vi.waitFor(() => expect(deps.records.followerCount()).toBe(0));
   });
 });

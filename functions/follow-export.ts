@@ -4,7 +4,7 @@ import { type } from 'arktype';
 import { defineSse, type SseFrame } from '../runtime/contract/define.js';
 import type { JobEvents, JobRecords } from './lib/ports.js';
 import { exportIdParams, exportNotFound } from './lib/schemas.js';
-import { type ExportRecord, terminalStatuses, toSnapshot } from './lib/snapshot.js';
+import { type ExportRecord, sharedSnapshot, terminalStatuses } from './lib/snapshot.js';
 
 export interface FollowExportDeps {
   records: JobRecords;
@@ -56,5 +56,5 @@ export const followExport = defineSse({
 function frameOf(record: ExportRecord, liveEvent: 'snapshot' | 'progress'): SseFrame {
   const event = terminalStatuses.has(record.status) ? record.status : liveEvent;
 
-  return { id: String(record.version), event, data: toSnapshot(record) };
+  return { id: String(record.version), event, data: sharedSnapshot(record) };
 }

@@ -11,7 +11,7 @@ import { defineSse } from '../runtime/contract/define.js';
 import { HttpError } from '../runtime/contract/errors.js';
 import { mergeIterables } from './lib/merge-iterables.js';
 import type { JobEvents, JobRecords } from './lib/ports.js';
-import { type ExportRecord, terminalStatuses, toSnapshot } from './lib/snapshot.js';
+import { type ExportRecord, sharedSnapshot, terminalStatuses } from './lib/snapshot.js';
 
 export interface FollowExportsDeps {
   records: JobRecords;
@@ -74,5 +74,5 @@ export const followExports = defineSse({
 function frameOf(record: ExportRecord) {
   const event = terminalStatuses.has(record.status) ? record.status : 'progress';
 
-  return { event, data: toSnapshot(record) };
+  return { event, data: sharedSnapshot(record) };
 }

@@ -53,8 +53,10 @@ export interface ListPosition {
 /** Records published after each update, for live followers such as SSE streams. */
 export interface JobEvents {
   /**
-   * Yields every version of `jobId` published after the call, until `signal` aborts. The
-   * subscription is live when the returned promise resolves, so a read after it misses nothing.
+   * Yields the versions of `jobId` published after the call, until `signal` aborts. A reader
+   * that falls behind may skip versions that have not ended, but still gets the newest one and
+   * every terminal one. The subscription is live when the returned promise resolves, so a read
+   * after it misses no change.
    */
   subscribe(jobId: string, signal: AbortSignal): Promise<AsyncIterable<ExportRecord>>;
 }

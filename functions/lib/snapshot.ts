@@ -132,3 +132,20 @@ export function toSnapshot(record: ExportRecord): ExportSnapshot {
     zip: { fileName: artifact.fileName, size: artifact.size, sha256: artifact.sha256 },
   };
 }
+
+const sharedSnapshots = new WeakMap<ExportRecord, ExportSnapshot>();
+
+/**
+ * Returns `toSnapshot(record)`, built once per record object. Job events hand the same parsed
+ * record to every stream that follows an export, so they all share one snapshot, and the SSE
+ * host serialises that snapshot once. Use it only for records that nothing changes afterwards.
+ */
+export function sharedSnapshot(record: ExportRecord): ExportSnapshot {
+  let snapshot = sharedSnapshots.get(record);
+  if (!snapshot) {
+    snapshot = toSnapshot(record);
+    sharedSnapshots.set(record, snapshot);
+  }
+
+  return snapshot;
+}

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 
 import type { JobEvents } from '../../functions/lib/ports.js';
-import type { ExportRecord } from '../../functions/lib/snapshot.js';
+import { type ExportRecord, terminalStatuses } from '../../functions/lib/snapshot.js';
 import { AsyncQueue } from './async-queue.js';
 import { eventsChannel } from './job-records.js';
 
@@ -25,7 +25,7 @@ export class RedisJobEvents implements JobEvents {
     this.subscribed ??= this.subscriber.subscribe(eventsChannel(this.prefix));
     await this.subscribed;
 
-    const queue = new AsyncQueue<ExportRecord>(signal);
+    const queue = new AsyncQueue<ExportRecord>(signal, { supersedes });
     const followers = this.followers.get(jobId) ?? new Set();
     followers.add(queue);
     this.followers.set(jobId, followers);
@@ -56,4 +56,13 @@ export class RedisJobEvents implements JobEvents {
     followers?.delete(queue);
     if (followers?.size === 0) this.followers.delete(jobId);
   }
+}
+
+/**
+ * Keeps at most one waiting record that has not ended, because each record is the whole state
+ * and a slow stream may skip to the newest one. A terminal record is never dropped, because it
+ * is the last one a follower reads.
+ */
+function supersedes(waiting: ExportRecord, incoming: ExportRecord): boolean {
+  return !terminalStatuses.has(waiting.status) && incoming.version > waiting.version;
 }

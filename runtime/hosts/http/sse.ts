@@ -3,10 +3,11 @@
  * headers go out, write frames and heartbeats, and always clean up when the client leaves.
  */
 import type { Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
 
 import type { SseFrame } from '../../contract/define.js';
 import { instruments } from '../../telemetry/instruments.js';
+import { nodeResponseOf, SseBody } from './sse-body.js';
+import { encodeFrame, formatMessage } from './sse-format.js';
 
 /**
  * The one reason every request's controller is aborted with when the request ends. A new
@@ -47,39 +48,66 @@ export async function respondWithSse(
     return c.body(null, 204);
   }
 
-  // nginx buffers proxied responses unless this header turns it off, which would hold every frame back.
-  c.header('X-Accel-Buffering', 'no');
+  // Hono runs the GET handler for HEAD and drops its body unread, so a stream would never see
+  // its client leave and would keep its subscription.
+  if (c.req.method === 'HEAD') {
+    options.controller.abort(requestEnded);
+    await frames.return(undefined);
+    return c.body(null, 200, sseHeaders);
+  }
 
-  const response = streamSSE(c, async (stream) => {
-    const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n'), options.heartbeatMs);
-    stream.onAbort(() => options.controller.abort(requestEnded));
-    instruments.sseConnections.add(1);
-    const onShutdown = () => void tellToReconnect(stream, options.controller);
-    options.shutdown?.addEventListener('abort', onShutdown, { once: true });
+  const body = new SseBody(nodeResponseOf(c), options.controller.signal, () =>
+    options.controller.abort(requestEnded),
+  );
+  void sendFrames(body, first.value, frames, options);
 
-    try {
-      await stream.writeSSE(toMessage(first.value));
-      for (let next = await frames.next(); !next.done; next = await frames.next()) {
-        if (stream.aborted) break;
-        await stream.writeSSE(toMessage(next.value));
-      }
-    } catch (error) {
-      options.onError(error);
-    } finally {
-      instruments.sseConnections.add(-1);
-      options.shutdown?.removeEventListener('abort', onShutdown);
-      clearInterval(heartbeat);
-      options.controller.abort(requestEnded);
-      await frames.return(undefined);
-    }
-  });
-  // Set after streamSSE, which writes its own Cache-Control; compressing proxies must not
-  // hold frames back either.
-  c.res = response;
-  c.header('Cache-Control', 'no-cache, no-transform');
-
-  return c.res;
+  return c.body(body.stream, 200, sseHeaders);
 }
+
+const sseHeaders = {
+  'Content-Type': 'text/event-stream',
+  // Proxies that compress or transform responses would hold frames back.
+  'Cache-Control': 'no-cache, no-transform',
+  Connection: 'keep-alive',
+  // @hono/node-server streams a chunked response at once instead of reading ahead to measure it.
+  'Transfer-Encoding': 'chunked',
+  // nginx buffers proxied responses unless this header turns that off, holding frames back.
+  'X-Accel-Buffering': 'no',
+};
+
+/** Writes the frames and heartbeats until the frames end or the client leaves, then cleans up. */
+async function sendFrames(
+  body: SseBody,
+  first: SseFrame,
+  frames: AsyncGenerator<SseFrame, void>,
+  options: SseOptions,
+): Promise<void> {
+  const heartbeat = setInterval(() => void body.write(heartbeatBytes), options.heartbeatMs);
+  instruments.sseConnections.add(1);
+  const onShutdown = () => void tellToReconnect(body, options.controller);
+  options.shutdown?.addEventListener('abort', onShutdown, { once: true });
+
+  try {
+    await body.write(encodeFrame(first));
+    for (let next = await frames.next(); !next.done; next = await frames.next()) {
+      if (body.closed) break;
+
+      const backpressure = body.write(encodeFrame(next.value));
+      if (backpressure) await backpressure;
+    }
+  } catch (error) {
+    options.onError(error);
+  } finally {
+    instruments.sseConnections.add(-1);
+    options.shutdown?.removeEventListener('abort', onShutdown);
+    clearInterval(heartbeat);
+    options.controller.abort(requestEnded);
+    body.end();
+    await frames.return(undefined);
+  }
+}
+
+const heartbeatBytes = new TextEncoder().encode(': heartbeat\n\n');
 
 /** Milliseconds EventSource waits before it reconnects after a shutdown. */
 const reconnectDelayMs = 1_000;
@@ -88,21 +116,10 @@ const reconnectDelayMs = 1_000;
  * Sends a `reconnect` event with a short retry delay, then ends the stream. EventSource then
  * reconnects on its own, through the proxy, to a process that is not stopping.
  */
-async function tellToReconnect(
-  stream: { writeSSE(message: { event: string; data: string; retry: number }): Promise<void> },
-  controller: AbortController,
-) {
+async function tellToReconnect(body: SseBody, controller: AbortController) {
   try {
-    await stream.writeSSE({ event: 'reconnect', data: '{}', retry: reconnectDelayMs });
+    await body.write(formatMessage({ event: 'reconnect', data: '{}', retry: reconnectDelayMs }));
   } finally {
     controller.abort(requestEnded);
   }
-}
-
-function toMessage(frame: SseFrame) {
-  return {
-    event: frame.event,
-    data: JSON.stringify(frame.data),
-    ...(frame.id === undefined ? {} : { id: frame.id }),
-  };
 }
