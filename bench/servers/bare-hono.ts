@@ -1,13 +1,28 @@
 /**
  * The baseline HTTP server: bare Hono on @hono/node-server with the two routes that the API
  * benchmark calls, and no middleware, Redis or validation. Prints `listening` once up.
+ * `HEADER_MIDDLEWARE` adds the security and CORS headers for bench/experiments/hono-headers.ts:
+ * `hono` through Hono's secureHeaders and cors, `service` through the API's own middleware.
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+
+import { responseHeaders } from '../../runtime/hosts/http/response-headers.js';
 
 const port = Number(process.env.PORT);
 const app = new Hono();
 const jobId = '6f0b7a52-1d9e-4c8f-9a57-3c1e2f4d5b6a';
+const exposedHeaders = ['Location', 'X-Request-ID', 'Retry-After', 'RateLimit-Limit'];
+
+// Only bench/experiments/hono-headers.ts sets this.
+if (process.env.HEADER_MIDDLEWARE === 'hono') {
+  app.use(secureHeaders());
+  app.use(cors({ origin: '*', exposeHeaders: exposedHeaders, maxAge: 600 }));
+} else if (process.env.HEADER_MIDDLEWARE === 'service') {
+  app.use(responseHeaders(exposedHeaders));
+}
 
 // The same JSON shape as the API's 202, so both send bodies of about the same size.
 app.post('/v1/export', async (c) => {

@@ -7,9 +7,7 @@ import type { BlockList } from 'node:net';
 
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { type Context, Hono } from 'hono';
-import { cors } from 'hono/cors';
 import { matchedRoutes } from 'hono/route';
-import { secureHeaders } from 'hono/secure-headers';
 
 import type { AnyHttpFunction, Logger } from '../../contract/define.js';
 import { HttpError } from '../../contract/errors.js';
@@ -21,6 +19,7 @@ import { mountFunction } from './mount.js';
 import { type HostEnv, nameServerSpan, observeRequests } from './observe.js';
 import type { HttpHostOptions } from './options.js';
 import { type Budget, budgetKey, limitRate } from './rate-limit.js';
+import { responseHeaders } from './response-headers.js';
 
 export type { HttpHostOptions } from './options.js';
 
@@ -46,9 +45,7 @@ export function createHttpApp(
 
   // Observed first, so that preflights and errors get request ids and access log lines too.
   app.use(observeRequests(options.logger, (c) => clientOf(c, options)));
-  // Before cors, which responds to preflights itself, so that they carry the headers too.
-  app.use(secureHeaders());
-  app.use(cors({ origin: '*', exposeHeaders: exposedHeaders, maxAge: 600 }));
+  app.use(responseHeaders(exposedHeaders));
   for (const route of options.extraRoutes ?? []) {
     app.get(route.path, (c) => {
       nameServerSpan('GET', route.path);

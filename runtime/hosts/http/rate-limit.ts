@@ -62,8 +62,10 @@ export function limitRate(
       );
     }
 
+    // Set before the handler, so that Hono adds them to the response it builds. Setting them
+    // on `c.res` afterwards made @hono/node-server build a full undici Response per request.
+    for (const [name, value] of Object.entries(headers)) c.header(name, value);
     await next();
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };
 }
 

@@ -1,0 +1,43 @@
+/**
+ * Measures what the security and CORS headers cost bare Hono's status route, alternating three
+ * servers over 3 rounds of 5 s with 50 connections: no headers, Hono's secureHeaders and cors,
+ * and the API's own `responseHeaders`. Hono's two set the headers on `c.res.headers`, which
+ * makes @hono/node-server build a full undici Response for every request.
+ * Usage: npx tsx bench/experiments/hono-headers.ts
+ */
+import { type Child, findFreePort, spawnNode } from '../lib/child.js';
+import { runLoad } from '../lib/load.js';
+import { loadNow, median } from '../lib/report.js';
+
+const modes = ['none', 'hono', 'service'] as const;
+
+async function startServer(mode: string): Promise<{ url: string; child: Child }> {
+  const port = await findFreePort();
+  const env = { PORT: String(port), HEADER_MIDDLEWARE: mode };
+  const child = spawnNode('bench/servers/bare-hono.ts', [], { env });
+  await child.waitForLine((line) => line === 'listening', '"listening"');
+
+  return { url: `http://127.0.0.1:${port}/v1/export/job-1`, child };
+}
+
+const servers = await Promise.all(modes.map((mode) => startServer(mode)));
+const rates: number[][] = modes.map(() => []);
+try {
+  for (let round = 0; round < 3; round++) {
+    for (const [index, server] of servers.entries()) {
+      await runLoad({ url: server.url, connections: 50, durationSeconds: 2 });
+      const result = await runLoad({ url: server.url, connections: 50, durationSeconds: 5 });
+      rates[index]!.push(result.requestsPerSecond);
+    }
+  }
+} finally {
+  await Promise.all(servers.map((server) => server.child.stop()));
+}
+
+const baseline = median(rates[0]!);
+for (const [index, mode] of modes.entries()) {
+  const runs = rates[index]!.map(Math.round).join(', ');
+  const ratio = median(rates[index]!) / baseline;
+  console.log(`${mode.padEnd(8)} ${runs} req/s, ratio of medians ${ratio.toFixed(2)}`);
+}
+console.log(`1-minute load average at the end: ${loadNow().toFixed(1)}`);
