@@ -249,6 +249,13 @@ describe('telemetry with an OTLP endpoint', () => {
       expect([...buckets]).toEqual(['downloads']);
     });
 
+    it('records Redis commands inside the job', () => {
+      const commands = spansInside(jobSpan(), 'hget');
+
+      expect(commands.length).toBeGreaterThan(0);
+      expect(commands.map((span) => span.attributes['db.system.name'])).toContain('redis');
+    });
+
     it('records the upload inside the job', () => {
       expect(spansInside(jobSpan(), 'S3 upload')).toHaveLength(1);
     });
