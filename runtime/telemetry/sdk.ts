@@ -31,6 +31,7 @@ import {
 
 import type { TelemetrySettings } from '../config.js';
 import { createInstrumentations } from './instrumentations.js';
+import { createSampler } from './sampler.js';
 
 /** The running SDK. */
 export interface Telemetry {
@@ -90,6 +91,7 @@ function createTracerProvider(
 
   return new BasicTracerProvider({
     resource,
+    sampler: createSampler(settings.sampler),
     // Without an exporter the provider still creates spans, so that trace ids reach logs and
     // `traceparent` response headers, and discards them when they end.
     spanProcessors: [exporter ? new BatchSpanProcessor(exporter) : new NoopSpanProcessor()],
