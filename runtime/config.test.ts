@@ -61,6 +61,10 @@ describe('loadConfig defaults', () => {
     expect(config.recordRetentionSeconds).toBe(604_800);
   });
 
+  it('samples every trace', () => {
+    expect(config.telemetry.sampler).toEqual({ name: 'parentbased_always_on', ratio: 1 });
+  });
+
   it('treats empty values as unset', () => {
     const fromEmpty = loadConfig({ API_PORT: '', JOB_ATTEMPTS: '', S3_ENDPOINT: undefined });
 
@@ -99,6 +103,22 @@ describe('loadConfig settings', () => {
     expect(config.s3.publicEndpoint).toBe('http://localhost:9000');
     expect(config.s3.forcePathStyle).toBe(false);
   });
+
+  it('reads the trace sampler and ratio', () => {
+    const config = loadConfig({
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    });
+
+    expect(config.telemetry.sampler.name).toBe('parentbased_traceidratio');
+    expect(config.telemetry.sampler.ratio).toBe(0.25);
+  });
+
+  it('defaults the sampler ratio to 1', () => {
+    const config = loadConfig({ OTEL_TRACES_SAMPLER: 'traceidratio' });
+
+    expect(config.telemetry.sampler.ratio).toBe(1);
+  });
 });
 
 describe('loadConfig errors', () => {
@@ -124,6 +144,15 @@ describe('loadConfig errors', () => {
     ],
     ['S3_SECRET_ACCESS_KEY', { S3_ACCESS_KEY_ID: 'local-key' }],
     ['S3_ACCESS_KEY_ID', { S3_SECRET_ACCESS_KEY: 'local-secret' }],
+    ['OTEL_TRACES_SAMPLER', { OTEL_TRACES_SAMPLER: 'jaeger_remote' }],
+    [
+      'OTEL_TRACES_SAMPLER_ARG',
+      { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1.5' },
+    ],
+    [
+      'OTEL_TRACES_SAMPLER_ARG',
+      { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' },
+    ],
   ];
 
   it.each(invalid)('names %s', (setting, env) => {
@@ -160,6 +189,15 @@ describe('loadConfig errors', () => {
 
   it('rejects a zero heartbeat', () => {
     expect(configError({ SSE_HEARTBEAT_MS: '0' })).toContain('SSE_HEARTBEAT_MS');
+  });
+
+  it.each([
+    ['no sampler', {}],
+    ['always_on', { OTEL_TRACES_SAMPLER: 'always_on' }],
+  ])('rejects a sampler ratio with %s', (_case, sampler) => {
+    const message = configError({ ...sampler, OTEL_TRACES_SAMPLER_ARG: '0.1' });
+
+    expect(message).toContain('OTEL_TRACES_SAMPLER must be traceidratio');
   });
 
   it('rejects a zero body limit', () => {

@@ -13,6 +13,16 @@ function integer(min: number, max: number) {
 
 const day = 24 * 3_600;
 
+/** The values of `OTEL_TRACES_SAMPLER` that the OpenTelemetry JavaScript SDK implements. */
+const samplerNames = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
 const environment = type({
   'API_HOST?': 'string > 0',
   'API_PORT?': integer(0, 65_535),
@@ -59,6 +69,9 @@ const environment = type({
   'LOG_LEVEL?': "'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'",
   'OTEL_EXPORTER_OTLP_ENDPOINT?': 'string.url',
   'OTEL_SERVICE_NAME?': 'string > 0',
+  'OTEL_TRACES_SAMPLER?': type.enumerated(...samplerNames),
+  // The share of traces a ratio sampler keeps, from 0 to 1.
+  'OTEL_TRACES_SAMPLER_ARG?': type('string.numeric.parse').to('0 <= number <= 1'),
   'METRICS_PORT?': integer(0, 65_535),
   // Hosts callback URLs may name: exact names, or *.example.com for subdomains.
   'WEBHOOK_ALLOWED_HOSTS?': 'string',
@@ -156,6 +169,14 @@ export interface TelemetrySettings {
   serviceName: string | undefined;
   /** Port of the worker's `/metrics` and `/health` listener; 0 turns it off. */
   metricsPort: number;
+  sampler: SamplerSettings;
+}
+
+/** Trace sampler settings, named as in the OpenTelemetry SDK configuration. */
+export interface SamplerSettings {
+  name: (typeof samplerNames)[number];
+  /** The share of traces that `traceidratio` and `parentbased_traceidratio` keep, 0 to 1. */
+  ratio: number;
 }
 
 /** How to reach the S3-compatible store; `endpoint` unset means AWS itself. */
@@ -177,7 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   }
 
   const config = buildConfig(parsed);
-  checkRelations(config);
+  checkRelations(config, parsed);
 
   return deepFreeze(config);
 }
@@ -246,6 +267,11 @@ function buildConfig(settings: typeof environment.infer): Config {
       otlpEndpoint: settings.OTEL_EXPORTER_OTLP_ENDPOINT,
       serviceName: settings.OTEL_SERVICE_NAME,
       metricsPort: settings.METRICS_PORT ?? 9464,
+      // The specification's default samples every trace that does not arrive unsampled.
+      sampler: {
+        name: settings.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on',
+        ratio: settings.OTEL_TRACES_SAMPLER_ARG ?? 1,
+      },
     },
     webhooks: {
       allowedHosts: (settings.WEBHOOK_ALLOWED_HOSTS ?? '')
@@ -271,7 +297,7 @@ function buildConfig(settings: typeof environment.infer): Config {
   };
 }
 
-function checkRelations(config: Config): void {
+function checkRelations(config: Config, settings: typeof environment.infer): void {
   const problems: string[] = [];
   const { s3 } = config;
 
@@ -291,6 +317,14 @@ function checkRelations(config: Config): void {
   }
   if ((s3.accessKeyId === undefined) !== (s3.secretAccessKey === undefined)) {
     problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
+  }
+  // Other samplers ignore the ratio, so a ratio set alone would silently keep every trace.
+  const ratioSampler = config.telemetry.sampler.name.endsWith('traceidratio');
+  if (settings.OTEL_TRACES_SAMPLER_ARG !== undefined && !ratioSampler) {
+    problems.push(
+      'OTEL_TRACES_SAMPLER_ARG is set, so OTEL_TRACES_SAMPLER must be traceidratio or ' +
+        'parentbased_traceidratio',
+    );
   }
 
   if (problems.length > 0) throw new Error(`Invalid configuration:\n${problems.join('\n')}`);

@@ -1,13 +1,17 @@
 /**
  * Resident memory that loading the OpenTelemetry SDK adds to a process: the NodeSDK with
- * every auto-instrumentation, as `runtime/telemetry/sdk.ts` loads it, against a tracer
- * provider with only the exporters and instrumentations the service uses.
+ * every auto-instrumentation, against a tracer provider with only the exporters and
+ * instrumentations the service uses, as `runtime/telemetry/sdk.ts` loads them.
  * Usage: node --expose-gc bench/experiments/module-memory.mjs node-sdk|minimal
+ * NOTE: the service no longer depends on @opentelemetry/sdk-node and
+ * @opentelemetry/auto-instrumentations-node, so `node-sdk` needs them installed first with
+ * `npm install --no-save`.
  */
 const modules = {
   'node-sdk': ['@opentelemetry/sdk-node', '@opentelemetry/auto-instrumentations-node'],
   minimal: [
-    '@opentelemetry/sdk-trace-node',
+    '@opentelemetry/sdk-trace-base',
+    '@opentelemetry/context-async-hooks',
     '@opentelemetry/sdk-metrics',
     '@opentelemetry/exporter-trace-otlp-http',
     '@opentelemetry/exporter-prometheus',

@@ -1,18 +1,37 @@
 /**
  * Starts OpenTelemetry for one process: traces to OTLP/HTTP when an endpoint is configured,
- * metrics for Prometheus, and the auto-instrumentations (HTTP, fetch, ioredis, AWS SDK, pino).
+ * metrics for Prometheus, and the instrumentations of the libraries the service calls. The
+ * providers are built here rather than through `NodeSDK`, which loads exporters for every
+ * protocol and signal.
  */
-import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import {
+  detectResources,
+  envDetector,
+  hostDetector,
+  processDetector,
+  type Resource,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  NoopSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 
 import type { TelemetrySettings } from '../config.js';
-
-/** Paths polled by load balancers and Prometheus. */
-const untracedPaths = new Set(['/health', '/metrics']);
+import { createInstrumentations } from './instrumentations.js';
+import { createSampler } from './sampler.js';
 
 /** The running SDK. */
 export interface Telemetry {
@@ -22,51 +41,59 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-/**
- * Keeps a tracer provider registered when nothing is exported, so that trace ids still reach
- * logs and `traceparent` response headers. The SDK registers none for an empty processor list.
- */
-class DiscardingSpanProcessor implements SpanProcessor {
-  onStart(): void {}
-  onEnd(): void {}
-  async forceFlush(): Promise<void> {}
-  async shutdown(): Promise<void> {}
-}
-
 /** Starts the SDK; call it before any instrumented module is imported. */
 export function startTelemetry(settings: TelemetrySettings, serviceName: string): Telemetry {
+  const resource = detectResource(settings.serviceName ?? serviceName);
   const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
+  const tracerProvider = createTracerProvider(settings, resource);
+
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(
+    new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
+  );
+  trace.setGlobalTracerProvider(tracerProvider);
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  registerInstrumentations({
+    instrumentations: createInstrumentations(),
+    tracerProvider,
+    meterProvider,
+  });
+
+  return {
+    prometheus,
+    shutdown: async () => {
+      await Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]);
+    },
+  };
+}
+
+/**
+ * Names the service, with the attributes of `OTEL_RESOURCE_ATTRIBUTES`, the process and the
+ * host, as `NodeSDK` detects them by default.
+ */
+function detectResource(serviceName: string): Resource {
+  const detected = detectResources({ detectors: [envDetector, processDetector, hostDetector] });
+
+  return resourceFromAttributes({ 'service.name': serviceName }).merge(detected);
+}
+
+function createTracerProvider(
+  settings: TelemetrySettings,
+  resource: Resource,
+): BasicTracerProvider {
   const exporter = settings.otlpEndpoint
     ? new OTLPTraceExporter({ url: `${settings.otlpEndpoint.replace(/\/$/, '')}/v1/traces` })
     : undefined;
 
-  const sdk = new NodeSDK({
-    resource: resourceFromAttributes({ 'service.name': settings.serviceName ?? serviceName }),
-    spanProcessors: [exporter ? new BatchSpanProcessor(exporter) : new DiscardingSpanProcessor()],
-    metricReaders: [prometheus],
-    // Logs go to stdout as JSON lines; without this the SDK would also send them over OTLP,
-    // which Jaeger does not accept.
-    logRecordProcessors: [],
-    instrumentations: [
-      getNodeAutoInstrumentations({
-        // File-system, DNS and socket spans would bury the export's own spans.
-        '@opentelemetry/instrumentation-fs': { enabled: false },
-        '@opentelemetry/instrumentation-dns': { enabled: false },
-        '@opentelemetry/instrumentation-net': { enabled: false },
-        // Only the local S3 emulator uses Koa; its middleware spans are noise.
-        '@opentelemetry/instrumentation-koa': { enabled: false },
-        // Probes and scrapes every few seconds would each make a trace of their own.
-        '@opentelemetry/instrumentation-http': {
-          ignoreIncomingRequestHook: (request) => untracedPaths.has(request.url ?? ''),
-          // Read tokens travel in the query string, since EventSource cannot send headers.
-          redactedQueryParamsServer: ['token'],
-          // Presigned URLs carry their signature in the query string.
-          redactedQueryParams: ['X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token'],
-        },
-      }),
-    ],
+  return new BasicTracerProvider({
+    resource,
+    sampler: createSampler(settings.sampler),
+    // Without an exporter the provider still creates spans, so that trace ids reach logs and
+    // `traceparent` response headers, and discards them when they end.
+    spanProcessors: [exporter ? new BatchSpanProcessor(exporter) : new NoopSpanProcessor()],
   });
-  sdk.start();
-
-  return { prometheus, shutdown: () => sdk.shutdown() };
 }

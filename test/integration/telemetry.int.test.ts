@@ -249,6 +249,13 @@ describe('telemetry with an OTLP endpoint', () => {
       expect([...buckets]).toEqual(['downloads']);
     });
 
+    it('records Redis commands inside the job', () => {
+      const commands = spansInside(jobSpan(), 'hget');
+
+      expect(commands.length).toBeGreaterThan(0);
+      expect(commands.map((span) => span.attributes['db.system.name'])).toContain('redis');
+    });
+
     it('records the upload inside the job', () => {
       expect(spansInside(jobSpan(), 'S3 upload')).toHaveLength(1);
     });
@@ -458,6 +465,108 @@ describe('telemetry without an OTLP endpoint', () => {
 
   it('exits with 0 on SIGTERM', () => {
     expect(apiExit).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('telemetry with ratio sampling', () => {
+  const caller = { traceId: randomHex(16), spanId: randomHex(8) };
+
+  let receiver: OtlpReceiver;
+  let api: ServiceProcess;
+  let worker: ServiceProcess;
+  let created: Response;
+  let createdBody: CreatedExport;
+  let final: ExportSnapshot;
+  let sampledStatus: Response;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    const apiPort = await findFreePort();
+    const metricsPort = await findFreePort();
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const env = {
+      ...testServices.env,
+      REDIS_PREFIX: `test_${randomHex(6)}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      API_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    };
+    // A ratio of 0 keeps no trace that starts in the API. The worker keeps the default, which
+    // samples every trace that starts there, so only the parent's flag can keep its job
+    // spans out.
+    api = spawnServiceProcess('api', {
+      ...env,
+      API_PORT: String(apiPort),
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
+    });
+    worker = spawnServiceProcess('worker', { ...env, METRICS_PORT: String(metricsPort) });
+    await waitForHealthy(`${apiUrl}/health`, api);
+    await waitForHealthy(`http://127.0.0.1:${metricsPort}/health`, worker);
+
+    created = await fetch(`${apiUrl}/v1/export`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ file_ids: [sources[2]!.fileId] }),
+    });
+    createdBody = (await created.json()) as CreatedExport;
+    final = await waitForEnd(apiUrl, createdBody.jobId);
+    await worker.waitForLog(
+      (line) => line.jobId === createdBody.jobId && line.msg === 'Job completed',
+      `"Job completed" line for job ${createdBody.jobId}`,
+    );
+
+    sampledStatus = await fetch(`${apiUrl}/v1/export/${createdBody.jobId}`, {
+      headers: { traceparent: `00-${caller.traceId}-${caller.spanId}-01` },
+    });
+    await sampledStatus.arrayBuffer();
+    await Promise.all([api.stop(), worker.stop()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await receiver?.stop();
+  });
+
+  const traceparentOf = (response: Response) => response.headers.get('traceparent')?.split('-');
+  const createdTraceId = () => traceparentOf(created)?.[1];
+
+  it('builds the export', () => {
+    expect(final.status).toBe('completed');
+  });
+
+  it('marks a new trace unsampled', () => {
+    expect(createdTraceId()).toMatch(/^[0-9a-f]{32}$/);
+    expect(traceparentOf(created)?.[3]).toBe('00');
+  });
+
+  it('exports no span of it from either process', () => {
+    const spans = receiver.spans.filter((span) => span.traceId === createdTraceId());
+
+    expect(spans).toEqual([]);
+  });
+
+  it('still exports the worker\'s own traces', () => {
+    const workerSpans = receiver.spans.filter((span) => span.serviceName === 'export-worker');
+
+    expect(workerSpans.length).toBeGreaterThan(0);
+  });
+
+  it('still logs its trace id in both processes', () => {
+    const jobLogs = worker.logs.filter((line) => line.jobId === createdBody.jobId);
+    const traceIds = new Set(jobLogs.map((line) => line.trace_id));
+
+    expect(findRequestLog(api, created)?.trace_id).toBe(createdTraceId());
+    expect([...traceIds]).toEqual([createdTraceId()]);
+  });
+
+  it('follows a sampled parent', () => {
+    const serverSpans = receiver.spans.filter(
+      (span) => span.kind === SpanKind.server && span.traceId === caller.traceId,
+    );
+
+    expect(traceparentOf(sampledStatus)?.[3]).toBe('01');
+    expect(serverSpans).toHaveLength(1);
   });
 });
 
