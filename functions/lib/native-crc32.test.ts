@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 
@@ -29,6 +30,20 @@ describe('nativeCrc32', () => {
 
   it('is what yazl calls once the zip writer is loaded', () => {
     expect(yazlCrcModule().unsigned).toBe(nativeCrc32);
+  });
+});
+
+describe('Node.js version', () => {
+  it('engines excludes Node without zlib.crc32', async () => {
+    const manifestUrl = new URL('../../package.json', import.meta.url);
+    const text = await readFile(manifestUrl, 'utf8');
+    const manifest = JSON.parse(text) as { engines: { node: string } };
+    const minimum = /^>=\s*(\d+)(?:\.(\d+))?/.exec(manifest.engines.node);
+    const [major, minor] = [Number(minimum?.[1] ?? 0), Number(minimum?.[2] ?? 0)];
+
+    // Node added zlib.crc32 in 20.15.0 (@since in @types/node), so older 20.x fail every zip.
+    expect(minimum).not.toBeNull();
+    expect(major > 20 || (major === 20 && minor >= 15)).toBe(true);
   });
 });
 

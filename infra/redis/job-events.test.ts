@@ -93,4 +93,22 @@ describe('RedisJobEvents', () => {
 
     expect(events.followerCount()).toBe(0);
   });
+
+  it('keeps no follower for an aborted signal', async () => {
+    const { events, controller } = await setup();
+    // The client of an SSE stream can leave while the function still reads the record.
+    controller.abort();
+    await events.subscribe(jobId, controller.signal);
+
+    expect(events.followerCount()).toBe(0);
+  });
+
+  it('keeps no follower when aborted while subscribing', async () => {
+    const { events, controller } = await setup();
+    const subscribing = events.subscribe(jobId, controller.signal);
+    controller.abort();
+    await subscribing;
+
+    expect(events.followerCount()).toBe(0);
+  });
 });

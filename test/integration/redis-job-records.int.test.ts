@@ -146,3 +146,31 @@ describe('RedisJobRecords.update', () => {
     expect(seen.version).toBe(2);
   });
 });
+
+// The previous release named the owner indexes without a hash tag, and they live as long as the
+// records, so exports created before an upgrade stay in those keys until they expire.
+describe('RedisJobRecords indexes from before the hash tag', () => {
+  async function createInOldLayout(prefix: string, connection: Redis, records: RedisJobRecords) {
+    await records.create(record('before-upgrade', 'kim'));
+    await connection.rename(`${prefix}:exports-by-owner:{kim}`, `${prefix}:exports-by-owner:kim`);
+    await connection.rename(`${prefix}:active-by-owner:{kim}`, `${prefix}:active-by-owner:kim`);
+  }
+
+  it('lists exports created before', async () => {
+    const { prefix, stores } = newStores(1);
+    const { connection, records } = stores[0]!;
+    await createInOldLayout(prefix, connection, records);
+    const listed = await records.listByOwner('kim', { limit: 10 });
+
+    expect(listed.map((listedRecord) => listedRecord.jobId)).toEqual(['before-upgrade']);
+  });
+
+  it('counts running exports created before', async () => {
+    const { prefix, stores } = newStores(1);
+    const { connection, records } = stores[0]!;
+    await createInOldLayout(prefix, connection, records);
+    const result = await records.create(record('after-upgrade', 'kim'), { maxActive: 1 });
+
+    expect(result.created).toBe(false);
+  });
+});

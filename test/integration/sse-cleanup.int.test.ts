@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventsChannel } from '../../infra/redis/job-records.js';
 import type { RedisJobEvents } from '../../infra/redis/job-events.js';
 import { createExport, getSnapshot, waitFor, waitForEnd } from '../support/api.js';
+import { holdCalls } from '../support/hold-calls.js';
 import { type ReadGate, holdSourceReads } from '../support/hold-reads.js';
 import { type RunningService, startService } from '../support/service.js';
 import { openSse, readSse, type SseStream } from '../support/sse.js';
@@ -138,6 +139,34 @@ describe('follower clean-up', () => {
     await response.body?.cancel();
 
     expect(response.status).toBe(404);
+    expect(await waitForFollowers(0)).toBe(0);
+  });
+});
+
+describe('follower clean-up of early leavers', () => {
+  it('follows a client gone before the handler', async () => {
+    const unknownId = '0d9c4a7e-5b6f-4c3d-8e2a-1f0b9c8d7e6a';
+    await waitForFollowers(0);
+    // The client leaves while the request waits for its rate limit, so the function starts
+    // with a signal that has already aborted.
+    const limitGate = holdCalls(service.services.rateLimiter, 'hit');
+    const controller = new AbortController();
+    const pending = fetch(`${service.url}/v1/export/${unknownId}/progress`, {
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await limitGate.reached;
+    controller.abort();
+    await pending;
+    // Long enough for the API to see the closed socket before the request goes on.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The function subscribes before it reads the record, so a held read means it subscribed.
+    const recordGate = holdCalls(service.services.deps.records, 'get');
+    limitGate.release();
+    limitGate.restore();
+    await recordGate.reached;
+    recordGate.release();
+    recordGate.restore();
+
     expect(await waitForFollowers(0)).toBe(0);
   });
 });

@@ -291,6 +291,20 @@ describe('rate limits', () => {
     expect(response.headers.get('ratelimit-remaining')).toBe('1');
   });
 
+  it('shows the budget closest to its limit', async () => {
+    const { app } = limitedApp({ create: 5, read: 3 });
+    await app.request('/');
+    await app.request('/');
+    const created = await app.request('/v1/export', postJson('{"file_ids":[10001]}'));
+    const next = await app.request('/v1/export', postJson('{"file_ids":[10002]}'));
+
+    // The read budget has no request left, so the headers must not promise four more.
+    expect(created.status).toBe(202);
+    expect(created.headers.get('ratelimit-remaining')).toBe('0');
+    expect(created.headers.get('ratelimit-limit')).toBe('3');
+    expect(next.status).toBe(429);
+  });
+
   it('returns 429 over the create budget', async () => {
     const { app, deps } = limitedApp();
     for (let count = 0; count < 2; count++) {
