@@ -26,6 +26,9 @@ export class RedisJobEvents implements JobEvents {
     await this.subscribed;
 
     const queue = new AsyncQueue<ExportRecord>(signal, { supersedes });
+    // An abort that came first never fires the listener below, so the queue would stay for good.
+    if (signal.aborted) return queue;
+
     const followers = this.followers.get(jobId) ?? new Set();
     followers.add(queue);
     this.followers.set(jobId, followers);
