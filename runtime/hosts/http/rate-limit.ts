@@ -30,8 +30,8 @@ export interface RateLimiter {
 
 /**
  * Counts the request in the budgets `budgetsOf` returns, widest first, and responds with 429
- * once the client is over one of them. The last budget counted is the narrowest, so its
- * headers go on the response.
+ * once the client is over one of them. The headers show the budget with the fewest requests
+ * left, so that a client never reads a promise of more requests than it may send.
  */
 export function limitRate(
   limiter: RateLimiter,
@@ -43,7 +43,7 @@ export function limitRate(
     if (budgets.length === 0) return next();
 
     const states = await limiter.hit(budgets, clientOf(c));
-    const state = states.at(-1);
+    const state = tightest(states);
     if (!state) throw new Error(`The rate limiter returned no state for ${budgets.join(', ')}`);
 
     const headers = {
@@ -67,6 +67,19 @@ export function limitRate(
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
     await next();
   };
+}
+
+/**
+ * Returns the budget with the fewest requests left, which is the one that rejects first. A
+ * budget the request went over is always the last one counted, and it is the tightest.
+ */
+function tightest(states: readonly RateLimitState[]): RateLimitState | undefined {
+  let found: RateLimitState | undefined;
+  for (const state of states) {
+    if (!found || state.remaining <= found.remaining) found = state;
+  }
+
+  return found;
 }
 
 /** Budgets belong to the authenticated owner, or else to the client address. */
