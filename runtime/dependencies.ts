@@ -30,6 +30,7 @@ import { RedisClaimStore } from '../infra/redis/claim-store.js';
 import { logConnectionState } from '../infra/redis/connection-log.js';
 import { RedisJobEvents } from '../infra/redis/job-events.js';
 import { RedisJobRecords } from '../infra/redis/job-records.js';
+import { migrateOwnerIndexes } from '../infra/redis/owner-index-migration.js';
 import { RedisRateLimiter } from '../infra/redis/rate-limiter.js';
 import { S3ObjectStore } from '../infra/s3/object-store.js';
 import { AddressPolicy } from '../infra/webhooks/address-policy.js';
@@ -71,6 +72,8 @@ export interface Services {
   bullQueue: BullJobQueue;
   apiKeys: RedisApiKeys;
   readTokens: ReadTokens;
+  /** Moves owner indexes of earlier releases to the current key names; returns the count. */
+  migrateOwnerIndexes(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -153,6 +156,7 @@ export function createServices(
     bullQueue: queue,
     apiKeys,
     readTokens,
+    migrateOwnerIndexes: () => migrateOwnerIndexes(redis, config.redisPrefix),
     workerConnection: () => {
       // BullMQ workers block on Redis and must wait out a reconnect rather than fail.
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });

@@ -95,8 +95,12 @@ async function stopServer(
   }
 }
 
-/** Starts one BullMQ worker per queue with the configured concurrency. */
+/**
+ * Starts one BullMQ worker per queue with the configured concurrency, and moves owner indexes
+ * of earlier releases in the background.
+ */
 export function startWorker(config: Readonly<Config>, services: Services, logger: Logger): WorkerHost {
+  void moveOwnerIndexes(services, logger);
   return startWorkerHost(jobFunctions, {
     deps: services.deps,
     logger,
@@ -122,6 +126,19 @@ export async function startWorkerMetrics(
   logger.info({ port: metricsPort }, 'Worker metrics listening');
 
   return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * Exports in old-style owner indexes are missing from listings and from the active-export cap
+ * until they move, so every worker start tries. A failure leaves them for the next start.
+ */
+async function moveOwnerIndexes(services: Services, logger: Logger): Promise<void> {
+  try {
+    const moved = await services.migrateOwnerIndexes();
+    if (moved > 0) logger.info({ moved }, 'Moved owner indexes to the current key names');
+  } catch (error) {
+    logger.error({ err: error }, 'Moving owner indexes failed; the next worker start retries');
+  }
 }
 
 /** Runs `stop` once on SIGINT or SIGTERM, then exits. */

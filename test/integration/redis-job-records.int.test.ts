@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExportRecord, newRecord } from '../../functions/lib/snapshot.js';
 import type { LocalRedis } from '../../infra/local/redis-server.js';
 import { RedisJobRecords } from '../../infra/redis/job-records.js';
+import { migrateOwnerIndexes } from '../../infra/redis/owner-index-migration.js';
 import { recordCommands, startPrivateRedis } from '../support/redis-commands.js';
 
 let server: LocalRedis;
@@ -148,8 +149,8 @@ describe('RedisJobRecords.update', () => {
 });
 
 // The previous release named the owner indexes without a hash tag, and they live as long as the
-// records, so exports created before an upgrade stay in those keys until they expire.
-describe('RedisJobRecords indexes from before the hash tag', () => {
+// records, so exports created before an upgrade stay in those keys until a worker start moves them.
+describe('owner indexes from before the hash tag', () => {
   async function createInOldLayout(prefix: string, connection: Redis, records: RedisJobRecords) {
     await records.create(record('before-upgrade', 'kim'));
     await connection.rename(`${prefix}:exports-by-owner:{kim}`, `${prefix}:exports-by-owner:kim`);
@@ -160,6 +161,7 @@ describe('RedisJobRecords indexes from before the hash tag', () => {
     const { prefix, stores } = newStores(1);
     const { connection, records } = stores[0]!;
     await createInOldLayout(prefix, connection, records);
+    await migrateOwnerIndexes(connection, prefix);
     const listed = await records.listByOwner('kim', { limit: 10 });
 
     expect(listed.map((listedRecord) => listedRecord.jobId)).toEqual(['before-upgrade']);
@@ -169,8 +171,42 @@ describe('RedisJobRecords indexes from before the hash tag', () => {
     const { prefix, stores } = newStores(1);
     const { connection, records } = stores[0]!;
     await createInOldLayout(prefix, connection, records);
+    await migrateOwnerIndexes(connection, prefix);
     const result = await records.create(record('after-upgrade', 'kim'), { maxActive: 1 });
 
     expect(result.created).toBe(false);
+  });
+
+  it('moves each old key once and deletes it', async () => {
+    const { prefix, stores } = newStores(1);
+    const { connection, records } = stores[0]!;
+    await createInOldLayout(prefix, connection, records);
+
+    expect(await migrateOwnerIndexes(connection, prefix)).toBe(2);
+    expect(await migrateOwnerIndexes(connection, prefix)).toBe(0);
+    expect(await connection.exists(`${prefix}:exports-by-owner:kim`)).toBe(0);
+  });
+
+  it('merges into an index written since the upgrade', async () => {
+    const { prefix, stores } = newStores(1);
+    const { connection, records } = stores[0]!;
+    await createInOldLayout(prefix, connection, records);
+    await records.create(record('after-upgrade', 'kim'));
+    await migrateOwnerIndexes(connection, prefix);
+    const listed = await records.listByOwner('kim', { limit: 10 });
+
+    expect(listed.map((listedRecord) => listedRecord.jobId).sort()).toEqual([
+      'after-upgrade',
+      'before-upgrade',
+    ]);
+  });
+
+  it('keeps an expiry on the merged index', async () => {
+    const { prefix, stores } = newStores(1);
+    const { connection, records } = stores[0]!;
+    await createInOldLayout(prefix, connection, records);
+    await migrateOwnerIndexes(connection, prefix);
+
+    expect(await connection.pttl(`${prefix}:exports-by-owner:{kim}`)).toBeGreaterThan(0);
   });
 });
