@@ -13,9 +13,12 @@ describe('process scripts', () => {
     expect(scripts[name]?.startsWith(telemetryPreload)).toBe(true);
   });
 
-  it.each(['api', 'worker'])('%s:compiled runs the compiled entry point', (name) => {
+  it.each([
+    ['api', 'node'],
+    ['worker', 'node --max-semi-space-size=2'],
+  ])('%s:compiled runs the compiled entry point', (name, node) => {
     const expected =
-      `node --import ./dist/runtime/telemetry/register.js dist/runtime/entry/${name}.js`;
+      `${node} --import ./dist/runtime/telemetry/register.js dist/runtime/entry/${name}.js`;
 
     expect(scripts[`${name}:compiled`]).toBe(expected);
   });

@@ -4,6 +4,7 @@
  * Their settings keep limits from capping a run.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -130,15 +131,27 @@ export async function startApi(stack: Stack, options: ServiceOptions): Promise<A
 }
 
 /**
- * Spawns the worker (`runtime/entry/worker.ts`, compiled) and waits for its `/health` to
- * return 200.
+ * Returns the Node flags that the `worker:compiled` npm script, and so production, passes
+ * before its first `--import`, such as V8's heap settings.
+ */
+export function productionWorkerFlags(): string[] {
+  const packageFile = path.join(repoRoot, 'package.json');
+  const scripts = JSON.parse(readFileSync(packageFile, 'utf8')).scripts as Record<string, string>;
+  const words = (scripts['worker:compiled'] ?? '').split(' ');
+
+  return words.slice(1, words.indexOf('--import'));
+}
+
+/**
+ * Spawns the worker (`runtime/entry/worker.ts`, compiled) with the Node flags of production,
+ * and waits for its `/health` to return 200.
  */
 export async function startWorker(stack: Stack, options: ServiceOptions): Promise<Child> {
   const port = await findFreePort();
   const child = spawnNode('runtime/entry/worker.ts', [], {
     env: { ...stack.env, ...options.env, METRICS_PORT: String(port) },
     tracing: options.tracing,
-    ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+    nodeFlags: [...productionWorkerFlags(), ...(options.nodeFlags ?? [])],
     compiled: !options.viaTsx,
   });
   await waitForOk(`http://127.0.0.1:${port}/health`, child);
