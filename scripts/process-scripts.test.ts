@@ -13,6 +13,25 @@ describe('process scripts', () => {
     expect(scripts[name]?.startsWith(telemetryPreload)).toBe(true);
   });
 
+  it.each([
+    ['api', 'node'],
+    ['worker', 'node --max-semi-space-size=2'],
+  ])('%s:compiled runs the compiled entry point', (name, node) => {
+    const expected =
+      `${node} --import ./dist/runtime/telemetry/register.js dist/runtime/entry/${name}.js`;
+
+    expect(scripts[`${name}:compiled`]).toBe(expected);
+  });
+
+  it('build compiles the sources into dist', () => {
+    const config = JSON.parse(readFileSync(new URL('../tsconfig.build.json', import.meta.url), 'utf8'))
+      .compilerOptions as Record<string, unknown>;
+
+    expect(scripts.build).toBe('tsc -p tsconfig.build.json');
+    expect(config.outDir).toBe('dist');
+    expect(config.noEmit).toBe(false);
+  });
+
   it('start runs the local script', () => {
     const start = readFileSync(new URL('./start.mjs', import.meta.url), 'utf8');
 

@@ -47,18 +47,19 @@ export interface SpawnNodeOptions {
   raiseOpenFileLimit?: boolean;
   /** Extra Node flags, such as `--cpu-prof`. */
   nodeFlags?: string[];
+  /**
+   * Runs the script's JavaScript from `dist/` with plain `node`, as production does, instead of
+   * the TypeScript through tsx. `npm run build` must have compiled it.
+   */
+  compiled?: boolean;
 }
 
-/** Spawns `node --import tsx [register] <script> ...args` in the repository root. */
+/**
+ * Spawns `node --import tsx [register] <script> ...args` in the repository root, or with
+ * `compiled`, `node [register] dist/<script as .js> ...args`.
+ */
 export function spawnNode(script: string, args: string[], options: SpawnNodeOptions): Child {
-  const nodeArgs = [
-    ...(options.nodeFlags ?? []),
-    '--import',
-    'tsx',
-    ...(options.tracing ? ['--import', './runtime/telemetry/register.ts'] : []),
-    script,
-    ...args,
-  ];
+  const nodeArgs = [...(options.nodeFlags ?? []), ...loaderArgs(script, options), ...args];
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...options.env };
   // `exec` keeps the pid, so /proc/<pid>/status is the Node process's own.
   const child = options.raiseOpenFileLimit
@@ -70,6 +71,16 @@ export function spawnNode(script: string, args: string[], options: SpawnNodeOpti
     : spawn(process.execPath, nodeArgs, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
 
   return wrap(child, script);
+}
+
+function loaderArgs(script: string, options: SpawnNodeOptions): string[] {
+  if (options.compiled) {
+    const register = ['--import', './dist/runtime/telemetry/register.js'];
+    return [...(options.tracing ? register : []), `dist/${script.replace(/\.ts$/, '.js')}`];
+  }
+
+  const register = ['--import', './runtime/telemetry/register.ts'];
+  return ['--import', 'tsx', ...(options.tracing ? register : []), script];
 }
 
 function wrap(child: ChildProcess, name: string): Child {

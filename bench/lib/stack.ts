@@ -3,6 +3,8 @@
  * free port (never 6379), the S3 emulator in its own process, and the API and worker processes.
  * Their settings keep limits from capping a run.
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -30,6 +32,7 @@ export interface Stack {
  * between runs, so that large sources are written once; its `exports` bucket starts empty.
  */
 export async function startStack(name: string): Promise<Stack> {
+  buildServiceOnce();
   const redisDir = path.join(benchDir, 'redis', name);
   await rm(redisDir, { recursive: true, force: true });
   const localRedis: LocalRedis = await startRedisServer({ dir: redisDir });
@@ -53,6 +56,22 @@ export async function startStack(name: string): Promise<Stack> {
       await localRedis.stop();
     },
   };
+}
+
+let built = false;
+
+/**
+ * Compiles the service into `dist/` with `npm run build`, once per benchmark process, so that
+ * the API and the worker run the current code as production runs it.
+ */
+function buildServiceOnce(): void {
+  if (built) return;
+
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, encoding: 'utf8' });
+  if (build.status !== 0) {
+    throw new Error(`npm run build failed (exit ${build.status}):\n${build.stdout}${build.stderr}`);
+  }
+  built = true;
 }
 
 /**
@@ -88,9 +107,14 @@ export interface ServiceOptions {
   env?: Record<string, string>;
   raiseOpenFileLimit?: boolean;
   nodeFlags?: string[];
+  /** Runs the TypeScript through tsx instead of the compiled JavaScript that production runs. */
+  viaTsx?: boolean;
 }
 
-/** Spawns `runtime/entry/api.ts` on a free port and waits for `/health` to return 200. */
+/**
+ * Spawns the API (`runtime/entry/api.ts`, compiled) on a free port and waits for `/health` to
+ * return 200.
+ */
 export async function startApi(stack: Stack, options: ServiceOptions): Promise<ApiProcess> {
   const port = await findFreePort();
   const child = spawnNode('runtime/entry/api.ts', [], {
@@ -98,6 +122,7 @@ export async function startApi(stack: Stack, options: ServiceOptions): Promise<A
     tracing: options.tracing,
     ...(options.raiseOpenFileLimit ? { raiseOpenFileLimit: true } : {}),
     ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+    compiled: !options.viaTsx,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForOk(`${url}/health`, child);
@@ -105,13 +130,29 @@ export async function startApi(stack: Stack, options: ServiceOptions): Promise<A
   return { url, port, child };
 }
 
-/** Spawns `runtime/entry/worker.ts` and waits for its `/health` to return 200. */
+/**
+ * Returns the Node flags that the `worker:compiled` npm script, and so production, passes
+ * before its first `--import`, such as V8's heap settings.
+ */
+export function productionWorkerFlags(): string[] {
+  const packageFile = path.join(repoRoot, 'package.json');
+  const scripts = JSON.parse(readFileSync(packageFile, 'utf8')).scripts as Record<string, string>;
+  const words = (scripts['worker:compiled'] ?? '').split(' ');
+
+  return words.slice(1, words.indexOf('--import'));
+}
+
+/**
+ * Spawns the worker (`runtime/entry/worker.ts`, compiled) with the Node flags of production,
+ * and waits for its `/health` to return 200.
+ */
 export async function startWorker(stack: Stack, options: ServiceOptions): Promise<Child> {
   const port = await findFreePort();
   const child = spawnNode('runtime/entry/worker.ts', [], {
     env: { ...stack.env, ...options.env, METRICS_PORT: String(port) },
     tracing: options.tracing,
-    ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+    nodeFlags: [...productionWorkerFlags(), ...(options.nodeFlags ?? [])],
+    compiled: !options.viaTsx,
   });
   await waitForOk(`http://127.0.0.1:${port}/health`, child);
 

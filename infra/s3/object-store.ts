@@ -10,7 +10,6 @@ import {
   ListObjectsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 
 import type {
@@ -20,6 +19,7 @@ import type {
   UploadOptions,
 } from '../../functions/lib/ports.js';
 import { StorageError } from '../../runtime/contract/errors.js';
+import { uploadMultipart } from './multipart-upload.js';
 import { asStorageError } from './storage-errors.js';
 
 export class S3ObjectStore implements ObjectStore {
@@ -47,31 +47,17 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async upload(bucket: string, key: string, body: Readable, options: UploadOptions) {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: bucket, Key: key, Body: body, ContentType: options.contentType },
-      partSize: options.partSizeBytes,
-      queueSize: options.partsInFlight,
-      // A failed upload is aborted, so no half-written multipart upload stays in the bucket.
-      leavePartsOnError: false,
-    });
-    const abort = () => void upload.abort();
-    options.signal.addEventListener('abort', abort, { once: true });
-    const reportUploadId = watchUploadId(upload, options.onUploadStarted);
-
     // One parent span keeps the calls of the upload together: a multipart upload's create, part
-    // and complete calls, or the single PutObject that lib-storage sends for a small body.
+    // and complete calls, or the single PutObject of a body that fits into one part.
     const tracer = trace.getTracer('export-service');
     await tracer.startActiveSpan('S3 upload', async (span) => {
       span.setAttributes({ 'aws.s3.bucket': bucket, 'aws.s3.key': key });
       try {
-        await upload.done();
-        await reportUploadId.settled();
+        await uploadMultipart(body, { ...options, client: this.client, bucket, key });
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR });
         asStorageError(`multipart upload to ${bucket}/${key}`, error);
       } finally {
-        options.signal.removeEventListener('abort', abort);
         span.end();
       }
     });
@@ -133,26 +119,6 @@ export class S3ObjectStore implements ObjectStore {
       asStorageError(`HEAD bucket ${bucket}`, error);
     }
   }
-}
-
-/**
- * Reports the multipart upload id once lib-storage has one. lib-storage emits no event for
- * the id itself, so it is read from `upload.uploadId` at each part's progress event. A body
- * small enough for one PutObject never gets an id.
- */
-function watchUploadId(upload: Upload, onUploadStarted?: (uploadId: string) => Promise<void>) {
-  let reported: Promise<void> = Promise.resolve();
-  let done = false;
-
-  upload.on('httpUploadProgress', () => {
-    const uploadId = upload.uploadId;
-    if (done || !uploadId || !onUploadStarted) return;
-
-    done = true;
-    reported = onUploadStarted(uploadId);
-  });
-
-  return { settled: () => reported };
 }
 
 function isNotFound(error: unknown): boolean {

@@ -23,8 +23,9 @@ const { startTelemetry } = await import('./sdk.js');
 const { setTelemetry } = await import('./current.js');
 
 // The entry file's name names the service (export-api, export-worker, export-local) unless
-// OTEL_SERVICE_NAME does.
-const entryName = path.basename(process.argv[1] ?? 'export-service', '.ts');
+// OTEL_SERVICE_NAME does. The entry is TypeScript under tsx and JavaScript when compiled.
+const entryFile = process.argv[1] ?? 'export-service';
+const entryName = path.basename(entryFile, path.extname(entryFile));
 
 try {
   const config = loadConfig(process.env);

@@ -199,8 +199,8 @@ describe('cancel a running export', () => {
   });
 
   it('requests the upload abort', async () => {
-    // lib-storage sends the abort in the background after the job has ended. The emulator
-    // rejects it with 405 and keeps the upload, so only the request can be checked.
+    // The emulator rejects the abort with 405 and keeps the upload, so only the request can be
+    // checked.
     const aborts = await waitFor(
       () => {
         const found = zipRequests(exportId, 'DELETE', 'uploadId');

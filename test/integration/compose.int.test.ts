@@ -73,9 +73,9 @@ describe('docker-compose.yml', () => {
     expect(() => loadConfig(env)).not.toThrow();
   });
 
-  it('runs api and worker as the npm scripts do', () => {
-    expect(services.api?.command?.join(' ')).toBe(packageScripts.api);
-    expect(services.worker?.command?.join(' ')).toBe(packageScripts.worker);
+  it('runs api and worker compiled, as the npm scripts do', () => {
+    expect(services.api?.command?.join(' ')).toBe(packageScripts['api:compiled']);
+    expect(services.worker?.command?.join(' ')).toBe(packageScripts['worker:compiled']);
   });
 
   it('sends traces to Jaeger over OTLP/HTTP', () => {
@@ -160,13 +160,15 @@ describe('docker-compose.yml', () => {
 
   it('imports the corpus with the app image', () => {
     expect(services['corpus-import']?.image).toBe(services.api?.image);
-    expect(services['corpus-import']?.command?.at(-1)).toBe('scripts/import-corpus.ts');
+    expect(services['corpus-import']?.command?.at(-1)).toBe('dist/scripts/import-corpus.js');
   });
 });
 
 describe('Dockerfile', () => {
   it('builds the app and nginx targets', () => {
-    expect([...dockerfile.keys()]).toEqual(expect.arrayContaining(['deps', 'app', 'nginx']));
+    expect([...dockerfile.keys()]).toEqual(
+      expect.arrayContaining(['deps', 'build', 'app', 'nginx']),
+    );
     expect(services.api?.build?.target).toBe('app');
     expect(services.nginx?.build?.target).toBe('nginx');
   });
@@ -181,10 +183,26 @@ describe('Dockerfile', () => {
     expect(instructions(stage, 'HEALTHCHECK')).toHaveLength(1);
   });
 
-  it('starts the API by default', () => {
+  it('starts the compiled API by default', () => {
     const [command] = instructions('app', 'CMD');
 
-    expect((JSON.parse(command ?? '[]') as string[]).join(' ')).toBe(packageScripts.api);
+    expect((JSON.parse(command ?? '[]') as string[]).join(' ')).toBe(packageScripts['api:compiled']);
+  });
+
+  it('compiles dist in the build stage', () => {
+    const runs = instructions('build', 'RUN');
+    const copies = instructions('app', 'COPY');
+
+    expect(runs).toContain('npm run build');
+    expect(copies).toContain('--from=build /app/dist ./dist');
+  });
+
+  it('copies no TypeScript sources into the app', () => {
+    const copies = instructions('app', 'COPY');
+
+    for (const folder of ['functions', 'runtime', 'infra', 'scripts']) {
+      expect(copies.filter((copy) => copy.startsWith(`${folder} `)), folder).toEqual([]);
+    }
   });
 
   it('copies every nginx template', async () => {
