@@ -61,7 +61,7 @@ const environment = type({
   // Owners whose API keys open the queue dashboard, comma-separated.
   'ADMIN_OWNERS?': /^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/,
   'MAX_FILES_PER_EXPORT?': integer(1, 1_000),
-  'MAX_ACTIVE_EXPORTS?': integer(1, 100_000),
+  'MAX_ACTIVE_EXPORTS?': integer(1, 10_000_000),
   'MAX_EXPORT_MIB?': integer(1, 50 * 1_048_576),
   'RATE_LIMIT_WINDOW_SECONDS?': integer(1, day),
   'RATE_LIMIT_CREATE?': integer(1, 1_000_000_000),

@@ -88,7 +88,8 @@ function serviceEnv(redisUrl: string, s3Endpoint: string): Record<string, string
     LOG_LEVEL: 'warn',
     RATE_LIMIT_READ: '1000000000',
     RATE_LIMIT_CREATE: '1000000000',
-    MAX_ACTIVE_EXPORTS: '100000',
+    // No worker runs in `http`, so every export created there stays active for the whole run.
+    MAX_ACTIVE_EXPORTS: '10000000',
     MAX_FILES_PER_EXPORT: '1000',
     METRICS_PORT: '0',
   };
