@@ -6,7 +6,7 @@
  * Usage: npx tsx bench/experiments/hono-headers.ts
  */
 import { type Child, findFreePort, spawnNode } from '../lib/child.js';
-import { runLoad } from '../lib/load.js';
+import { loadInTurn } from '../lib/load.js';
 import { loadNow, median } from '../lib/report.js';
 
 const modes = ['none', 'hono', 'service'] as const;
@@ -21,15 +21,9 @@ async function startServer(mode: string): Promise<{ url: string; child: Child }>
 }
 
 const servers = await Promise.all(modes.map((mode) => startServer(mode)));
-const rates: number[][] = modes.map(() => []);
+let rates: number[][];
 try {
-  for (let round = 0; round < 3; round++) {
-    for (const [index, server] of servers.entries()) {
-      await runLoad({ url: server.url, connections: 50, durationSeconds: 2 });
-      const result = await runLoad({ url: server.url, connections: 50, durationSeconds: 5 });
-      rates[index]!.push(result.requestsPerSecond);
-    }
-  }
+  rates = await loadInTurn(servers.map((server) => server.url));
 } finally {
   await Promise.all(servers.map((server) => server.child.stop()));
 }

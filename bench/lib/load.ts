@@ -83,3 +83,21 @@ interface AutocannonReport {
   requests: { total: number };
   latency: { p50: number; p99: number };
 }
+
+/**
+ * Loads each of `urls` in turn for `rounds` rounds, a 2 s warm-up and then 5 s with 50
+ * connections each time, so that load from other work falls on all of them alike. Returns the
+ * requests/s of every run, per URL.
+ */
+export async function loadInTurn(urls: readonly string[], rounds = 3): Promise<number[][]> {
+  const rates: number[][] = urls.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, url] of urls.entries()) {
+      await runLoad({ url, connections: 50, durationSeconds: 2 });
+      const result = await runLoad({ url, connections: 50, durationSeconds: 5 });
+      rates[index]!.push(result.requestsPerSecond);
+    }
+  }
+
+  return rates;
+}
