@@ -107,13 +107,14 @@ export function createServices(
   const apiKeys = new RedisApiKeys(redis, config.redisPrefix);
   const opened: Redis[] = [];
 
+  const records = new RedisJobRecords(redis, {
+    prefix: config.redisPrefix,
+    retentionSeconds: config.recordRetentionSeconds,
+  });
   const deps: ServiceDeps = {
     queue: overrides.queue ?? queue,
-    records: new RedisJobRecords(redis, {
-      prefix: config.redisPrefix,
-      retentionSeconds: config.recordRetentionSeconds,
-    }),
-    events: new RedisJobEvents(subscriber, config.redisPrefix),
+    records,
+    events: new RedisJobEvents(subscriber, config.redisPrefix, (jobId) => records.get(jobId)),
     store,
     signer: new S3UrlSigner(createPublicSigningClient(config.s3)),
     clock: { now: () => Date.now() },

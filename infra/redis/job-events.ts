@@ -10,15 +10,28 @@ import { type ExportRecord, terminalStatuses } from '../../functions/lib/snapsho
 import { AsyncQueue } from './async-queue.js';
 import { eventsChannel } from './job-records.js';
 
+/** Reads the stored record of an export, for catching up after a reconnect. */
+export type RecordReader = (jobId: string) => Promise<ExportRecord | null>;
+
 export class RedisJobEvents implements JobEvents {
   private readonly followers = new Map<string, Set<AsyncQueue<ExportRecord>>>();
   private subscribed: Promise<unknown> | undefined;
+  private connectedBefore = false;
 
+  /**
+   * `readRecord`, when given, is called for every followed export after the subscriber
+   * reconnects, because messages published while it was away are lost.
+   */
   constructor(
     private readonly subscriber: Redis,
     private readonly prefix: string,
+    private readonly readRecord?: RecordReader,
   ) {
     subscriber.on('message', (_channel: string, message: string) => this.dispatch(message));
+    subscriber.on('ready', () => {
+      if (this.connectedBefore) void this.catchUp();
+      this.connectedBefore = true;
+    });
   }
 
   async subscribe(jobId: string, signal: AbortSignal): Promise<AsyncIterable<ExportRecord>> {
@@ -47,11 +60,32 @@ export class RedisJobEvents implements JobEvents {
   }
 
   private dispatch(message: string): void {
-    const record = JSON.parse(message) as ExportRecord;
+    this.deliver(JSON.parse(message) as ExportRecord);
+  }
+
+  private deliver(record: ExportRecord): void {
     const followers = this.followers.get(record.jobId);
     if (!followers) return;
 
     for (const queue of followers) queue.push(record);
+  }
+
+  /**
+   * Hands every followed export's stored record to its followers. The subscription is
+   * confirmed first, so a change after the read arrives as a message. Followers skip versions
+   * they already have, so a record that did not change in the meantime is harmless.
+   */
+  private async catchUp(): Promise<void> {
+    if (!this.readRecord || !this.subscribed) return;
+
+    try {
+      await this.subscriber.subscribe(eventsChannel(this.prefix));
+      const jobIds = [...this.followers.keys()];
+      const records = await Promise.all(jobIds.map((jobId) => this.readRecord!(jobId)));
+      for (const record of records) if (record) this.deliver(record);
+    } catch {
+      // Redis went away again; the next reconnect tries once more.
+    }
   }
 
   private remove(jobId: string, queue: AsyncQueue<ExportRecord>): void {
