@@ -1,8 +1,9 @@
 /**
- * Measures what Redis round trips alone cost a Hono status route: bare Hono responding from
- * memory, then making 1 and 2 HGETs in turn against a private redis-server (the API's status
- * route makes 2 round trips: the rate-limit script, then the record). Alternates the three
- * servers over 3 rounds of 5 s with 50 connections and prints each median's ratio to the first.
+ * Measures what Redis round trips alone cost a Hono status route. Bare Hono responds from
+ * memory, then with 1 and with 2 HGETs in turn against a private redis-server. The API's status
+ * route makes 2 round trips, the rate-limit script and then the record read. The script
+ * alternates the three servers over 3 rounds of 5 s with 50 connections and prints each
+ * median's ratio to the first.
  * Usage: npx tsx bench/experiments/hono-redis.ts
  */
 import path from 'node:path';

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 
 import { type LocalRedis, startRedisServer } from '../../infra/local/redis-server.js';
 
-/** A redis-server in a temporary folder that `stop` removes. */
+/** Starts a redis-server in a temporary folder, which `stop` removes. */
 export async function startPrivateRedis(): Promise<LocalRedis> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'export-service-redis-'));
   const server = await startRedisServer({ dir });
