@@ -33,7 +33,7 @@ it('catches up on changes missed while reconnecting', async () => {
   const updates = await events.subscribe('job-1', new AbortController().signal);
 
   // The change is published while the subscriber's connection is gone, so no message reaches it.
-  await commands.client('KILL', 'TYPE', 'pubsub');
+  await commands.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
   const completed = await records.update('job-1', (record) => ({ ...record, status: 'completed' }));
   const received = await updates[Symbol.asyncIterator]().next();
 
